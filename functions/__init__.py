@@ -1,0 +1,1 @@
+"""DT → Pub/Sub → BigQuery: all logic of the `ingest` and `route` Cloud Functions."""

@@ -1,0 +1,123 @@
+"""Typed configuration of both functions, read from the environment once at start-up.
+
+A bad setting raises `ConfigError` with a message naming the variable, so a deployment
+fails loudly at its first request instead of answering wrongly.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from functions.errors import ConfigError
+
+DT_ISSUER = "https://identity.disruptive-technologies.com/data-connector"
+DT_OIDC_DISCOVERY_URL = DT_ISSUER + "/.well-known/openid-configuration"
+
+_TOPIC = re.compile(r"^projects/[a-z][a-z0-9.:-]{0,62}/topics/[A-Za-z][A-Za-z0-9._~+%-]{2,254}$")
+_DATASET = re.compile(r"^[a-z][a-z0-9.:-]{0,62}\.[A-Za-z0-9_]{1,1024}$")
+_URL = re.compile(r"^https?://\S+$")
+
+
+def _required(env: Mapping[str, str], name: str, pattern: re.Pattern[str], example: str) -> str:
+    value = env.get(name, "").strip()
+    if not value:
+        raise ConfigError(f"{name} is not set; expected e.g. {example}")
+    if not pattern.match(value):
+        raise ConfigError(f"{name}={value!r} is malformed; expected e.g. {example}")
+    return value
+
+
+def _optional_url(env: Mapping[str, str], name: str, default: str | None) -> str | None:
+    value = env.get(name, "").strip() or default
+    if value is not None and not _URL.match(value):
+        raise ConfigError(f"{name}={value!r} is not an http(s) URL")
+    return value
+
+
+def _number(env: Mapping[str, str], name: str, default: float, low: float, high: float) -> float:
+    raw = env.get(name, "").strip()
+    if not raw:
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        raise ConfigError(f"{name}={raw!r} is not a number") from None
+    if not low <= value <= high:
+        raise ConfigError(f"{name}={raw} is out of range [{low}, {high}]")
+    return value
+
+
+@dataclass(frozen=True)
+class IngestConfig:
+    """Settings of the `ingest` function (see README, "Configuration")."""
+
+    pubsub_topic: str
+    signature_secrets: tuple[str, ...]
+    organization_id: str | None
+    jwks_url: str | None
+    oidc_discovery_url: str
+    issuer: str
+    max_body_bytes: int
+    publish_timeout_seconds: float
+    clock_leeway_seconds: float
+    log_level: str
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None) -> IngestConfig:
+        env = os.environ if env is None else env
+        secrets = tuple(
+            secret
+            for secret in (env.get("DT_SIGNATURE_SECRET", ""), env.get("DT_SIGNATURE_SECRET_PREVIOUS", ""))
+            if secret
+        )
+        if env.get("DT_SIGNATURE_SECRET_PREVIOUS") and not env.get("DT_SIGNATURE_SECRET"):
+            raise ConfigError("DT_SIGNATURE_SECRET_PREVIOUS is set but DT_SIGNATURE_SECRET is not")
+        organization_id = env.get("DT_ORGANIZATION_ID", "").strip() or None
+        if not secrets and organization_id is None:
+            raise ConfigError(
+                "no signature check is configured: set DT_SIGNATURE_SECRET (the connector's "
+                "signature secret) and/or DT_ORGANIZATION_ID (for DT-Asymmetric-Signature)"
+            )
+        return cls(
+            pubsub_topic=_required(env, "PUBSUB_TOPIC", _TOPIC, "projects/my-project/topics/dt-events"),
+            signature_secrets=secrets,
+            organization_id=organization_id,
+            jwks_url=_optional_url(env, "DT_JWKS_URL", None),
+            oidc_discovery_url=_optional_url(env, "DT_OIDC_DISCOVERY_URL", DT_OIDC_DISCOVERY_URL) or "",
+            issuer=env.get("DT_ISSUER", "").strip() or DT_ISSUER,
+            max_body_bytes=int(_number(env, "MAX_BODY_BYTES", 262_144, 1_024, 10_485_760)),
+            publish_timeout_seconds=_number(env, "PUBLISH_TIMEOUT_SECONDS", 10.0, 0.1, 300.0),
+            clock_leeway_seconds=_number(env, "CLOCK_LEEWAY_SECONDS", 60.0, 0.0, 3600.0),
+            log_level=env.get("LOG_LEVEL", "INFO"),
+        )
+
+
+@dataclass(frozen=True)
+class RouterConfig:
+    """Settings of the `route` function (see README, "Configuration")."""
+
+    bigquery_project: str
+    bigquery_dataset: str
+    bigquery_api_endpoint: str | None
+    dead_letter_topic: str
+    bigquery_timeout_seconds: float
+    log_level: str
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None) -> RouterConfig:
+        env = os.environ if env is None else env
+        dataset = _required(env, "BIGQUERY_DATASET", _DATASET, "my-project.dt")
+        project, dataset_id = dataset.rsplit(".", 1)
+        return cls(
+            bigquery_project=project,
+            bigquery_dataset=dataset_id,
+            bigquery_api_endpoint=_optional_url(env, "BIGQUERY_API_ENDPOINT", None),
+            dead_letter_topic=_required(
+                env, "DEAD_LETTER_TOPIC", _TOPIC, "projects/my-project/topics/dt-events-dead-letter"
+            ),
+            bigquery_timeout_seconds=_number(env, "BIGQUERY_TIMEOUT_SECONDS", 30.0, 1.0, 540.0),
+            log_level=env.get("LOG_LEVEL", "INFO"),
+        )

@@ -1,0 +1,204 @@
+"""Start and stop the real emulators: Google's Pub/Sub emulator and bqemulator (BigQuery).
+
+Used by the tests, the local pipeline and the benchmarks. Each emulator is a child process
+on a configurable port, polled until it answers, and stopped (with its children) on exit.
+
+    python -m tools.emulators            # run both until Ctrl-C
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager, suppress
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+PUBSUB_EMULATOR = Path("/usr/lib/google-cloud-sdk/platform/pubsub-emulator/bin/cloud-pubsub-emulator")
+BQEMULATOR = ROOT / ".venv-bqemulator" / "bin" / "bqemulator"
+
+
+class EmulatorError(RuntimeError):
+    """An emulator is missing or did not become ready."""
+
+
+def _answers(url: str) -> bool:
+    try:
+        with urllib.request.urlopen(url, timeout=1) as response:
+            return response.status < 500
+    except urllib.error.HTTPError as error:
+        return error.code < 500
+    except OSError:
+        return False
+
+
+def port_is_free(port: int, host: str = "127.0.0.1") -> bool:
+    import socket
+
+    with socket.socket() as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            sock.bind((host, port))
+        except OSError:
+            return False
+    return True
+
+
+class Emulator:
+    """One emulator process; `start()` returns when it answers on `ready_url`."""
+
+    name = "emulator"
+
+    def __init__(self, port: int, log_dir: Path) -> None:
+        self.port = port
+        self.log_path = log_dir / f"{self.name}-{port}.log"
+        self.process: subprocess.Popen[bytes] | None = None
+
+    @property
+    def host(self) -> str:
+        return f"127.0.0.1:{self.port}"
+
+    @property
+    def ready_url(self) -> str:
+        return f"http://{self.host}/"
+
+    def command(self) -> list[str]:
+        raise NotImplementedError
+
+    def start(self, timeout: float = 60.0) -> None:
+        if not port_is_free(self.port):
+            raise EmulatorError(
+                f"port {self.port} for the {self.name} is taken; stop what uses it or pick another"
+            )
+        self.log_path.parent.mkdir(parents=True, exist_ok=True)
+        with open(self.log_path, "ab") as log:
+            self.process = subprocess.Popen(
+                self.command(), stdout=log, stderr=subprocess.STDOUT, start_new_session=True, cwd=ROOT
+            )
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise EmulatorError(f"the {self.name} exited at start-up; see {self.log_path}")
+            if _answers(self.ready_url):
+                return
+            time.sleep(0.1)
+        self.stop()
+        raise EmulatorError(
+            f"the {self.name} did not answer on {self.ready_url} within {timeout:g} s; see {self.log_path}"
+        )
+
+    def stop(self) -> None:
+        """Stop the emulator and all its children (the Pub/Sub one is a shell script running Java)."""
+        if self.process is None or self.process.poll() is not None:
+            return
+        try:
+            os.killpg(self.process.pid, signal.SIGTERM)
+            self.process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            os.killpg(self.process.pid, signal.SIGKILL)
+            self.process.wait(timeout=10)
+        except ProcessLookupError:
+            pass
+        # The port is released asynchronously by the JVM; wait so a restart can bind it.
+        deadline = time.monotonic() + 10
+        while not port_is_free(self.port) and time.monotonic() < deadline:
+            time.sleep(0.1)
+
+
+class PubSubEmulator(Emulator):
+    """Google's official Pub/Sub emulator (Debian package google-cloud-cli-pubsub-emulator).
+
+    It keeps everything in memory: a restart loses topics, subscriptions and messages.
+    """
+
+    name = "pubsub-emulator"
+
+    def command(self) -> list[str]:
+        if not PUBSUB_EMULATOR.exists():
+            raise EmulatorError(
+                f"{PUBSUB_EMULATOR} is missing: run ./run setup (installs google-cloud-cli-pubsub-emulator)"
+            )
+        return [str(PUBSUB_EMULATOR), "--host=127.0.0.1", f"--port={self.port}"]
+
+
+class BigQueryEmulator(Emulator):
+    """bqemulator (PyPI), DuckDB-backed; persistent so that a restart keeps the tables and rows."""
+
+    name = "bigquery-emulator"
+
+    def __init__(self, port: int, log_dir: Path, data_dir: Path, project: str, grpc_port: int) -> None:
+        super().__init__(port, log_dir)
+        self.data_dir = data_dir
+        self.project = project
+        self.grpc_port = grpc_port
+
+    @property
+    def ready_url(self) -> str:
+        return f"http://{self.host}/bigquery/v2/projects/{self.project}/datasets"
+
+    def command(self) -> list[str]:
+        if not BQEMULATOR.exists():
+            raise EmulatorError(f"{BQEMULATOR} is missing: run ./run setup")
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        return [
+            str(BQEMULATOR), "start", "--project", self.project, "--log-level", "warning",
+            "--rest-port", str(self.port), "--grpc-port", str(self.grpc_port),
+            "--persistent", "--data-dir", str(self.data_dir),
+        ]  # fmt: skip
+
+
+@contextmanager
+def running(
+    pubsub_port: int = 8085, bigquery_port: int = 9050, bigquery_grpc_port: int = 9060,
+    project: str = "local", work_dir: Path | None = None, bigquery: bool = True,
+) -> Iterator[tuple[PubSubEmulator, BigQueryEmulator | None]]:  # fmt: skip
+    """Both emulators (or Pub/Sub only) for the duration of the block, with fresh data."""
+    own_dir = work_dir is None
+    base = Path(tempfile.mkdtemp(prefix="dt-emulators-")) if work_dir is None else work_dir
+    pubsub = PubSubEmulator(pubsub_port, base / "logs")
+    bq = (
+        BigQueryEmulator(bigquery_port, base / "logs", base / "bigquery", project, bigquery_grpc_port)
+        if bigquery
+        else None
+    )
+    try:
+        pubsub.start()
+        if bq is not None:
+            bq.start()
+        yield pubsub, bq
+    finally:
+        if bq is not None:
+            bq.stop()
+        pubsub.stop()
+        if own_dir:
+            shutil.rmtree(base, ignore_errors=True)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description="Run the Pub/Sub and BigQuery emulators until Ctrl-C.")
+    parser.add_argument("--pubsub-port", type=int, default=int(os.environ.get("PUBSUB_PORT", 8085)))
+    parser.add_argument("--bigquery-port", type=int, default=int(os.environ.get("BIGQUERY_PORT", 9050)))
+    parser.add_argument(
+        "--bigquery-grpc-port", type=int, default=int(os.environ.get("BIGQUERY_GRPC_PORT", 9060))
+    )
+    parser.add_argument("--project", default=os.environ.get("GOOGLE_CLOUD_PROJECT", "local"))
+    args = parser.parse_args()
+    with running(args.pubsub_port, args.bigquery_port, args.bigquery_grpc_port, args.project):
+        print(f"Pub/Sub emulator: PUBSUB_EMULATOR_HOST=127.0.0.1:{args.pubsub_port}")
+        print(f"BigQuery emulator: http://127.0.0.1:{args.bigquery_port} (project {args.project})")
+        print("Ctrl-C to stop.")
+        with suppress(KeyboardInterrupt):
+            signal.pause()
+
+
+if __name__ == "__main__":
+    sys.exit(main())
