@@ -62,8 +62,10 @@ def _check_times(claims: Mapping[str, Any], now: float, leeway: float) -> None:
 
 def _single_header(headers: Mapping[str, str] | Any, name: str) -> str | None:
     """The one value of header `name` (any letter case), or None; several values are refused."""
-    values = headers.getlist(name) if hasattr(headers, "getlist") else [headers.get(name)]
-    values = [value for value in values if value is not None]
+    if hasattr(headers, "getlist"):  # werkzeug's Headers: case-insensitive, repeatable
+        values = headers.getlist(name)
+    else:
+        values = [value for key, value in headers.items() if key.lower() == name.lower()]
     if not values:
         return None
     if len(values) > 1:

@@ -1,0 +1,173 @@
+"""Shared fixtures: the real emulators, the functions served over HTTP, DT-like signing."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from google.api_core.client_options import ClientOptions
+from google.auth.credentials import AnonymousCredentials
+from google.cloud import bigquery, pubsub_v1
+
+from tools import emulators
+from tools.dt_signing import AsymmetricSigner
+from tools.servers import FunctionServer, JwksServer, free_port
+
+ROOT = Path(__file__).resolve().parent.parent
+SHARED_DT = ROOT.parent / "shared" / "dt"
+EVENT_EXAMPLES = ROOT / "tests" / "data" / "events"
+PROJECT = "local"
+SECRET = "current-signature-secret-0123456789"
+PREVIOUS_SECRET = "previous-signature-secret-9876543210"
+ORGANIZATION_ID = "test-organization-id"
+
+
+def example_body(table: str) -> bytes:
+    """The realistic example body DT would send for the event type of `table`."""
+    return (EVENT_EXAMPLES / f"{table}.json").read_bytes().strip()
+
+
+def real_body(name: str) -> bytes:
+    """A body captured from a real DT connector (exact bytes)."""
+    return (SHARED_DT / "real-bodies" / name).read_bytes()
+
+
+def with_event(body: bytes, **event_fields: object) -> bytes:
+    """`body` with some `event` fields replaced, re-serialized compactly as DT does."""
+    document = json.loads(body)
+    document["event"].update(event_fields)
+    return json.dumps(document, separators=(",", ":")).encode()
+
+
+@pytest.fixture(scope="session")
+def emulator_ports() -> dict[str, int]:
+    return {"pubsub": free_port(), "bigquery": free_port(), "bigquery_grpc": free_port()}
+
+
+@pytest.fixture(scope="session")
+def running_emulators(
+    tmp_path_factory: pytest.TempPathFactory, emulator_ports: dict[str, int]
+) -> Iterator[tuple[emulators.PubSubEmulator, emulators.BigQueryEmulator]]:
+    work_dir = tmp_path_factory.mktemp("emulators")
+    with emulators.running(
+        emulator_ports["pubsub"],
+        emulator_ports["bigquery"],
+        emulator_ports["bigquery_grpc"],
+        PROJECT,
+        work_dir,
+    ) as (pubsub, bq):
+        assert bq is not None
+        yield pubsub, bq
+
+
+@pytest.fixture(scope="session")
+def pubsub_host(running_emulators, monkeypatch_session) -> str:
+    host = running_emulators[0].host
+    monkeypatch_session.setenv("PUBSUB_EMULATOR_HOST", host)
+    return host
+
+
+@pytest.fixture(scope="session")
+def monkeypatch_session() -> Iterator[pytest.MonkeyPatch]:
+    patch = pytest.MonkeyPatch()
+    yield patch
+    patch.undo()
+
+
+@pytest.fixture(scope="session")
+def publisher(pubsub_host: str) -> pubsub_v1.PublisherClient:
+    return pubsub_v1.PublisherClient()
+
+
+@pytest.fixture(scope="session")
+def subscriber(pubsub_host: str) -> Iterator[pubsub_v1.SubscriberClient]:
+    client = pubsub_v1.SubscriberClient()
+    yield client
+    client.close()
+
+
+@pytest.fixture(scope="session")
+def bigquery_client(running_emulators) -> bigquery.Client:
+    return bigquery.Client(
+        project=PROJECT,
+        credentials=AnonymousCredentials(),
+        client_options=ClientOptions(api_endpoint=f"http://{running_emulators[1].host}"),
+    )
+
+
+@pytest.fixture(scope="session")
+def signer() -> AsymmetricSigner:
+    return AsymmetricSigner(organization_id=ORGANIZATION_ID)
+
+
+@pytest.fixture(scope="session")
+def jwks_server(signer: AsymmetricSigner) -> Iterator[JwksServer]:
+    server = JwksServer(signer.jwks()).start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def server_logs(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Folder of every served function's output, scanned for leaked secrets."""
+    return tmp_path_factory.mktemp("server-logs")
+
+
+def ingest_env(topic: str, pubsub_host: str, jwks_server: JwksServer) -> dict[str, str]:
+    return {
+        "PUBSUB_EMULATOR_HOST": pubsub_host,
+        "PUBSUB_TOPIC": topic,
+        "DT_SIGNATURE_SECRET": SECRET,
+        "DT_SIGNATURE_SECRET_PREVIOUS": PREVIOUS_SECRET,
+        "DT_ORGANIZATION_ID": ORGANIZATION_ID,
+        "DT_OIDC_DISCOVERY_URL": jwks_server.discovery_url,
+        "PUBLISH_TIMEOUT_SECONDS": "3",
+    }
+
+
+def create_topic_with_subscription(
+    publisher: pubsub_v1.PublisherClient, subscriber: pubsub_v1.SubscriberClient, name: str
+) -> tuple[str, str]:
+    topic = publisher.topic_path(PROJECT, name)
+    subscription = subscriber.subscription_path(PROJECT, name + "-check")
+    publisher.create_topic(name=topic)
+    subscriber.create_subscription(name=subscription, topic=topic)
+    return topic, subscription
+
+
+def pull(subscriber: pubsub_v1.SubscriberClient, subscription: str, count: int, timeout: float = 20) -> list:
+    """Pull and ack at least `count` messages (or what arrived before the timeout)."""
+    import time
+
+    received = []
+    deadline = time.monotonic() + timeout
+    while len(received) < count and time.monotonic() < deadline:
+        response = subscriber.pull(subscription=subscription, max_messages=100, timeout=5)
+        if response.received_messages:
+            subscriber.acknowledge(
+                subscription=subscription, ack_ids=[m.ack_id for m in response.received_messages]
+            )
+            received.extend(m.message for m in response.received_messages)
+    return received
+
+
+@pytest.fixture(scope="module")
+def ingest_topic(publisher, subscriber, request) -> tuple[str, str]:
+    return create_topic_with_subscription(
+        publisher, subscriber, f"ingest-{request.module.__name__.split('.')[-1]}"
+    )
+
+
+@pytest.fixture(scope="module")
+def ingest_server(ingest_topic, pubsub_host, jwks_server, server_logs) -> Iterator[FunctionServer]:
+    server = FunctionServer(
+        "ingest",
+        free_port(),
+        ingest_env(ingest_topic[0], pubsub_host, jwks_server),
+        server_logs / "ingest.log",
+    )
+    server.start()
+    yield server
+    server.stop()

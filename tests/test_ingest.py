@@ -1,0 +1,272 @@
+"""The `ingest` function served by functions-framework, publishing to the real Pub/Sub emulator."""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+
+import jwt
+import pytest
+import requests
+from dtintegrations.data_connector.http_push import HttpPush
+
+from tests.conftest import (
+    ORGANIZATION_ID,
+    PREVIOUS_SECRET,
+    SECRET,
+    create_topic_with_subscription,
+    ingest_env,
+    pull,
+    real_body,
+    with_event,
+)
+from tools import emulators
+from tools.dt_signing import AsymmetricSigner, headers_for, shared_secret_token
+from tools.servers import FunctionServer, free_port
+
+TEMPERATURE = real_body("temperature.json")
+
+
+def post(server: FunctionServer, body: bytes, headers: dict[str, str]) -> requests.Response:
+    return requests.post(server.url, data=body, headers=headers, timeout=30)
+
+
+def assert_refused(response: requests.Response, status: int, error: str, words: str) -> None:
+    assert response.status_code == status, response.text
+    answer = response.json()
+    assert answer["error"] == error
+    assert words in answer["message"]
+
+
+def test_a_dt_signed_event_is_published_with_its_exact_bytes_and_attributes(
+    ingest_server, ingest_topic, subscriber
+):
+    response = post(ingest_server, TEMPERATURE, headers_for(TEMPERATURE, secret=SECRET))
+    assert response.status_code == 200, response.text
+    assert response.json()["eventId"] == "cpbg96qngr7ai7ldarrg"
+    [message] = [
+        m for m in pull(subscriber, ingest_topic[1], 1) if m.attributes["eventId"] == "cpbg96qngr7ai7ldarrg"
+    ]
+    assert message.data == TEMPERATURE
+    assert dict(message.attributes) == {
+        "eventId": "cpbg96qngr7ai7ldarrg",
+        "eventType": "temperature",
+        "deviceId": "emucdd6ef2eu277bo8f52vg",
+        "projectId": "ccol8iuk9smqiha4e8l0",
+        "timestamp": "2024-05-29T10:34:03.970415Z",
+        "deviceType": "temperature",
+        "source": "webhook",
+    }
+    assert response.json()["messageId"] == message.message_id
+
+
+def test_tokens_we_mint_are_accepted_by_dts_own_verifier():
+    """Cross-check: our DT-like tokens are the ones DT's official `dtintegrations` accepts."""
+    headers = headers_for(TEMPERATURE, secret=SECRET)
+    decoded = HttpPush(headers, TEMPERATURE, SECRET)
+    assert decoded.event.event_id == "cpbg96qngr7ai7ldarrg"
+
+
+def test_a_body_without_metadata_is_accepted(ingest_server, ingest_topic, subscriber):
+    body = with_event(real_body("touch__no_metadata_2021.json"), eventId="nometadata0000000001")
+    assert "metadata" not in json.loads(body)
+    response = post(ingest_server, body, headers_for(body, secret=SECRET))
+    assert response.status_code == 200, response.text
+    [message] = [
+        m for m in pull(subscriber, ingest_topic[1], 1) if m.attributes["eventId"] == "nometadata0000000001"
+    ]
+    assert "deviceType" not in message.attributes
+    assert message.data == body
+
+
+def test_an_unknown_event_type_passes_through_untouched(ingest_server, ingest_topic, subscriber):
+    document = json.loads(TEMPERATURE)
+    document["event"].update(eventId="unknowntype000000001", eventType="airQuality")
+    document["event"]["data"] = {"airQuality": {"voc": 12.5, "newField": [1, 2]}}
+    body = json.dumps(document).encode()
+    response = post(ingest_server, body, headers_for(body, secret=SECRET))
+    assert response.status_code == 200, response.text
+    [message] = [
+        m for m in pull(subscriber, ingest_topic[1], 1) if m.attributes["eventId"] == "unknowntype000000001"
+    ]
+    assert message.attributes["eventType"] == "airQuality"
+    assert message.data == body
+
+
+def test_the_previous_secret_is_accepted_during_rotation(ingest_server):
+    body = with_event(TEMPERATURE, eventId="rotation000000000001")
+    assert post(ingest_server, body, headers_for(body, secret=PREVIOUS_SECRET)).status_code == 200
+
+
+def test_a_token_signed_with_another_secret_is_refused(ingest_server):
+    response = post(ingest_server, TEMPERATURE, headers_for(TEMPERATURE, secret="not-the-connectors-secret"))
+    assert_refused(response, 401, "invalid_signature", "not signed with the connector's secret")
+
+
+def test_a_missing_signature_is_refused(ingest_server):
+    response = post(ingest_server, TEMPERATURE, {"Content-Type": "application/json"})
+    assert_refused(response, 401, "invalid_signature", "no X-Dt-Signature or DT-Asymmetric-Signature header")
+
+
+@pytest.mark.parametrize(
+    "token", ["not-a-jwt", "a.b.c", "eyJhbGciOiJIUzI1NiJ9.e30", "\u00e9t\u00e9".encode().decode("latin-1")]
+)
+def test_a_malformed_token_is_a_401_never_a_500(ingest_server, token):
+    response = post(ingest_server, TEMPERATURE, {"X-Dt-Signature": token})
+    assert_refused(response, 401, "invalid_signature", "")
+
+
+def test_an_expired_token_is_refused(ingest_server):
+    headers = {"X-Dt-Signature": shared_secret_token(TEMPERATURE, SECRET, issued_at=time.time() - 7200)}
+    assert_refused(post(ingest_server, TEMPERATURE, headers), 401, "invalid_signature", "expired")
+
+
+def test_a_body_changed_after_signing_is_refused(ingest_server):
+    headers = headers_for(TEMPERATURE, secret=SECRET)
+    tampered = TEMPERATURE.replace(b'"value":27', b'"value":99')
+    assert_refused(post(ingest_server, tampered, headers), 401, "invalid_signature", "does not match")
+
+
+def test_a_legacy_sha1_only_token_is_accepted(ingest_server):
+    body = with_event(TEMPERATURE, eventId="legacysha10000000001")
+    headers = {"X-Dt-Signature": shared_secret_token(body, SECRET, checksum_sha256=None)}
+    assert "checksum_sha256" not in jwt.decode(headers["X-Dt-Signature"], options={"verify_signature": False})
+    assert post(ingest_server, body, headers).status_code == 200
+
+
+def test_an_asymmetric_token_from_dts_key_is_accepted(ingest_server, signer):
+    body = with_event(TEMPERATURE, eventId="asymmetric0000000001")
+    response = post(ingest_server, body, headers_for(body, signer=signer))
+    assert response.status_code == 200, response.text
+
+
+def test_both_signatures_together_are_accepted(ingest_server, signer):
+    body = with_event(TEMPERATURE, eventId="bothschemes000000001")
+    assert post(ingest_server, body, headers_for(body, secret=SECRET, signer=signer)).status_code == 200
+
+
+def test_a_valid_asymmetric_token_does_not_excuse_a_wrong_shared_secret(ingest_server, signer):
+    headers = headers_for(TEMPERATURE, secret="wrong-secret-wrong-secret", signer=signer)
+    assert_refused(post(ingest_server, TEMPERATURE, headers), 401, "invalid_signature", "connector's secret")
+
+
+def test_an_asymmetric_token_for_another_organization_is_refused(ingest_server, signer):
+    other = AsymmetricSigner(organization_id="another-org", kid=signer.kid, private_key=signer.private_key)
+    response = post(ingest_server, TEMPERATURE, headers_for(TEMPERATURE, signer=other))
+    assert_refused(response, 401, "invalid_signature", "another DT organization")
+
+
+def test_an_asymmetric_token_from_an_unknown_key_is_refused(ingest_server):
+    stranger = AsymmetricSigner(organization_id=ORGANIZATION_ID)
+    response = post(ingest_server, TEMPERATURE, headers_for(TEMPERATURE, signer=stranger))
+    assert_refused(response, 401, "invalid_signature", "no known DT key")
+
+
+def test_an_hs256_token_in_the_asymmetric_header_is_refused(ingest_server):
+    """Algorithm confusion: an HMAC token keyed with anything must not pass as DT's ES256."""
+    token = shared_secret_token(
+        TEMPERATURE,
+        SECRET,
+        iss="https://identity.disruptive-technologies.com/data-connector",
+        sub=ORGANIZATION_ID,
+    )
+    response = post(ingest_server, TEMPERATURE, {"DT-Asymmetric-Signature": token})
+    assert_refused(response, 401, "invalid_signature", "ES256")
+
+
+def test_a_get_is_refused_with_405(ingest_server):
+    response = requests.get(ingest_server.url, timeout=10)
+    assert_refused(response, 405, "method_not_allowed", "POST")
+    assert response.headers["Allow"] == "POST"
+
+
+def test_a_body_over_the_limit_is_refused_with_413(ingest_server):
+    body = b'{"event":{}, "padding":"' + b"x" * 300_000 + b'"}'
+    assert_refused(
+        post(ingest_server, body, headers_for(body, secret=SECRET)), 413, "body_too_large", "262144"
+    )
+
+
+@pytest.mark.parametrize(
+    ("body", "words"),
+    [
+        (b"not json at all", "not JSON"),
+        (b"[1, 2, 3]", "not a JSON object"),
+        (b'{"labels": {}}', "event is missing"),
+        (b'{"event": {"eventType": "touch"}}', "event.eventId"),
+        (b"\xff\xfe{}", "not valid UTF-8"),
+        (b'{"event": {"eventId": "a", "eventId": "b"}}', "more than once"),
+    ],
+)
+def test_a_signed_body_that_is_not_a_dt_envelope_is_refused_with_400(ingest_server, body, words):
+    assert_refused(post(ingest_server, body, headers_for(body, secret=SECRET)), 400, "invalid_body", words)
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "words"),
+    [
+        ("eventId", "", "event.eventId"),
+        ("eventType", 7, "event.eventType"),
+        ("targetName", "devices/x", "event.targetName"),
+        ("timestamp", "yesterday", "event.timestamp"),
+    ],
+)
+def test_each_required_envelope_field_is_checked(ingest_server, field, value, words):
+    body = with_event(TEMPERATURE, **{field: value})
+    assert_refused(post(ingest_server, body, headers_for(body, secret=SECRET)), 400, "invalid_body", words)
+
+
+def test_the_logs_hold_no_secret_and_no_token(ingest_server, server_logs):
+    body = with_event(TEMPERATURE, eventId="logcheck000000000001")
+    headers = headers_for(body, secret=SECRET)
+    assert post(ingest_server, body, headers).status_code == 200
+    post(ingest_server, body, {"X-Dt-Signature": headers["X-Dt-Signature"] + "x"})
+    time.sleep(0.5)
+    log = (server_logs / "ingest.log").read_text()
+    lines = [json.loads(line) for line in log.splitlines() if line.startswith("{")]
+    assert any(line.get("eventId") == "logcheck000000000001" and line["severity"] == "INFO" for line in lines)
+    for secret in (
+        SECRET,
+        PREVIOUS_SECRET,
+        headers["X-Dt-Signature"],
+        headers["X-Dt-Signature"].split(".")[2],
+    ):
+        assert secret not in log
+
+
+def test_pubsub_down_answers_503_with_retry_after_then_succeeds_once_it_is_back(tmp_path, jwks_server):
+    """DT retries on 503: nothing acknowledged is lost while Pub/Sub is unavailable."""
+    port = free_port()
+    pubsub = emulators.PubSubEmulator(port, tmp_path)
+    pubsub.start()
+    previous_host = os.environ.get("PUBSUB_EMULATOR_HOST")
+    os.environ["PUBSUB_EMULATOR_HOST"] = pubsub.host
+    from google.cloud import pubsub_v1
+
+    publisher, subscriber = pubsub_v1.PublisherClient(), pubsub_v1.SubscriberClient()
+    topic, subscription = create_topic_with_subscription(publisher, subscriber, "outage")
+    server = FunctionServer(
+        "ingest", free_port(), ingest_env(topic, pubsub.host, jwks_server), tmp_path / "ingest.log"
+    )
+    server.start()
+    try:
+        body = with_event(TEMPERATURE, eventId="outage00000000000001")
+        assert post(server, body, headers_for(body, secret=SECRET)).status_code == 200
+        pubsub.stop()
+        response = post(server, body, headers_for(body, secret=SECRET))
+        assert_refused(response, 503, "unavailable", "Pub/Sub")
+        assert int(response.headers["Retry-After"]) > 0
+        pubsub.start()  # the emulator comes back empty: recreate what Terraform would keep
+        create_topic_with_subscription(publisher, subscriber, "outage")
+        deadline = time.monotonic() + 60
+        while (response := post(server, body, headers_for(body, secret=SECRET))).status_code != 200:
+            assert response.status_code == 503 and time.monotonic() < deadline, response.text
+            time.sleep(1)
+        [message] = pull(subscriber, subscription, 1)
+        assert message.data == body
+    finally:
+        server.stop()
+        pubsub.stop()
+        if previous_host is not None:
+            os.environ["PUBSUB_EMULATOR_HOST"] = previous_host

@@ -1,0 +1,143 @@
+"""Serve the functions with functions-framework (as Cloud Functions does), and a DT-like JWKS.
+
+Used by the tests, the local pipeline and the benchmarks, so all of them exercise the same
+real HTTP path.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import threading
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+
+from tools.emulators import ROOT, port_is_free
+
+FUNCTIONS_FRAMEWORK = ROOT / ".venv" / "bin" / "functions-framework"
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+class FunctionServer:
+    """`functions-framework --target TARGET` in a child process, on 127.0.0.1:PORT."""
+
+    def __init__(
+        self, target: str, port: int, env: dict[str, str], log_path: Path, source: Path = ROOT / "main.py"
+    ) -> None:
+        self.target = target
+        self.port = port
+        self.env = env
+        self.log_path = log_path
+        self.source = source
+        self.process: subprocess.Popen[bytes] | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def start(self, timeout: float = 30.0) -> None:
+        if not port_is_free(self.port):
+            raise RuntimeError(f"port {self.port} for function {self.target} is taken")
+        env = os.environ | {"FUNCTION_TARGET": self.target, "PYTHONUNBUFFERED": "1"} | self.env
+        self.log_path.parent.mkdir(parents=True, exist_ok=True)
+        with open(self.log_path, "ab") as log:
+            self.process = subprocess.Popen(
+                [str(FUNCTIONS_FRAMEWORK), "--target", self.target, "--source", str(self.source),
+                 "--host", "127.0.0.1", "--port", str(self.port)],
+                stdout=log, stderr=subprocess.STDOUT, env=env, cwd=ROOT, start_new_session=True,
+            )  # fmt: skip
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError(
+                    f"function {self.target} exited at start-up:\n{self.log_path.read_text()[-3000:]}"
+                )
+            try:
+                with socket.create_connection(("127.0.0.1", self.port), timeout=0.5):
+                    return
+            except OSError:
+                time.sleep(0.1)
+        self.stop()
+        raise RuntimeError(f"function {self.target} did not listen on port {self.port} within {timeout:g} s")
+
+    def stop(self) -> None:
+        if self.process is None or self.process.poll() is not None:
+            return
+        os.killpg(self.process.pid, signal.SIGTERM)
+        try:
+            self.process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            os.killpg(self.process.pid, signal.SIGKILL)
+            self.process.wait(timeout=10)
+
+    def rss_bytes(self) -> int:
+        """Resident memory of the server and its worker processes."""
+        assert self.process is not None
+        pids = [self.process.pid]
+        children = Path(f"/proc/{self.process.pid}/task/{self.process.pid}/children")
+        if children.exists():
+            pids += [int(pid) for pid in children.read_text().split()]
+        total = 0
+        for pid in pids:
+            for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+                if line.startswith("VmRSS:"):
+                    total += int(line.split()[1]) * 1024
+        return total
+
+
+class JwksServer:
+    """Serves an OIDC discovery document and a JWKS on loopback, as DT's identity server does."""
+
+    def __init__(self, jwks: dict[str, Any], port: int = 0) -> None:
+        self.jwks = jwks
+        self.requests = 0
+        outer = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_GET(self) -> None:
+                outer.requests += 1
+                if self.path.endswith("/.well-known/openid-configuration"):
+                    body = {"issuer": "local", "jwks_uri": f"{outer.url}/jwks"}
+                elif self.path.endswith("/jwks"):
+                    body = outer.jwks
+                else:
+                    self.send_error(404)
+                    return
+                data = json.dumps(body).encode()
+                self.send_response(200)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+
+            def log_message(self, *args: Any) -> None:
+                pass
+
+        self._server = ThreadingHTTPServer(("127.0.0.1", port), Handler)
+        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self._server.server_address[1]}"
+
+    @property
+    def discovery_url(self) -> str:
+        return f"{self.url}/.well-known/openid-configuration"
+
+    def start(self) -> JwksServer:
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self._server.shutdown()
+        self._server.server_close()
