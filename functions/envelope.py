@@ -65,6 +65,10 @@ def _reject_duplicate_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
     return document
 
 
+def _reject_constant(name: str) -> None:
+    raise InvalidBody(f"the body holds {name}, which is not valid JSON")
+
+
 def _field(container: dict[str, Any], name: str, pattern: re.Pattern[str], where: str) -> str:
     value = container.get(name)
     if not isinstance(value, str):
@@ -77,7 +81,9 @@ def _field(container: dict[str, Any], name: str, pattern: re.Pattern[str], where
 def parse(body: bytes) -> Envelope:
     """Parse a DT body; raises InvalidBody naming the first problem found."""
     try:
-        document = json.loads(body.decode("utf-8"), object_pairs_hook=_reject_duplicate_keys)
+        document = json.loads(
+            body.decode("utf-8"), object_pairs_hook=_reject_duplicate_keys, parse_constant=_reject_constant
+        )
     except UnicodeDecodeError:
         raise InvalidBody("the body is not valid UTF-8") from None
     except RecursionError:

@@ -1,0 +1,220 @@
+"""The whole pipeline on this machine: emulators, topics, tables, and both functions served.
+
+    with Pipeline(PipelineSettings()) as pipeline:
+        ... POST signed events to pipeline.ingest_url, query pipeline.bigquery ...
+
+The Pub/Sub wiring is the one Terraform deploys: the ingest topic, a push subscription
+to `route` with a retry and dead-letter policy, and a dead-letter topic with a subscription
+that keeps dead letters for inspection.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import shutil
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import TracebackType
+
+from google.api_core.client_options import ClientOptions
+from google.auth.credentials import AnonymousCredentials
+from google.cloud import bigquery, pubsub_v1
+from google.protobuf import duration_pb2
+
+from tools import bigquery_setup, emulators
+from tools.servers import FunctionServer, JwksServer
+
+
+def _env_int(name: str, default: int) -> int:
+    return int(os.environ.get(name, default))
+
+
+@dataclass
+class PipelineSettings:
+    """Ports and names; each can be set by an environment variable (see README, "Configuration")."""
+
+    project: str = field(default_factory=lambda: os.environ.get("GOOGLE_CLOUD_PROJECT", "local"))
+    dataset: str = field(default_factory=lambda: os.environ.get("BIGQUERY_DATASET_ID", "dt"))
+    topic: str = field(default_factory=lambda: os.environ.get("PUBSUB_TOPIC_ID", "dt-events"))
+    ingest_port: int = field(default_factory=lambda: _env_int("INGEST_PORT", 8080))
+    route_port: int = field(default_factory=lambda: _env_int("ROUTE_PORT", 8081))
+    pubsub_port: int = field(default_factory=lambda: _env_int("PUBSUB_PORT", 8085))
+    bigquery_port: int = field(default_factory=lambda: _env_int("BIGQUERY_PORT", 9050))
+    bigquery_grpc_port: int = field(default_factory=lambda: _env_int("BIGQUERY_GRPC_PORT", 9060))
+    signature_secret: str = field(default_factory=lambda: os.environ.get("DT_SIGNATURE_SECRET", ""))
+    organization_id: str | None = None
+    jwks: dict | None = None
+    max_delivery_attempts: int = 5
+    route_threads: int = 32
+    work_dir: Path | None = None
+    extra_ingest_env: dict[str, str] = field(default_factory=dict)
+    extra_route_env: dict[str, str] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if not self.signature_secret:
+            self.signature_secret = secrets.token_urlsafe(32)
+
+    @property
+    def dead_letter_topic(self) -> str:
+        return self.topic + "-dead-letter"
+
+
+class Pipeline:
+    """Starts everything on enter, stops everything it started on exit (also on errors)."""
+
+    def __init__(self, settings: PipelineSettings) -> None:
+        self.settings = settings
+        self._own_dir = settings.work_dir is None
+        self.work_dir = (
+            Path(tempfile.mkdtemp(prefix="dt-pipeline-")) if settings.work_dir is None else settings.work_dir
+        )
+        s = settings
+        self.pubsub = emulators.PubSubEmulator(s.pubsub_port, self.work_dir / "logs")
+        self.bigquery_emulator = emulators.BigQueryEmulator(
+            s.bigquery_port,
+            self.work_dir / "logs",
+            self.work_dir / "bigquery",
+            s.project,
+            s.bigquery_grpc_port,
+        )
+        self.jwks_server = JwksServer(s.jwks) if s.jwks else None
+        self.ingest: FunctionServer | None = None
+        self.route: FunctionServer | None = None
+        self.publisher: pubsub_v1.PublisherClient | None = None
+        self.subscriber: pubsub_v1.SubscriberClient | None = None
+        self.bigquery: bigquery.Client | None = None
+
+    # Names -------------------------------------------------------------------------------
+    @property
+    def topic_path(self) -> str:
+        return f"projects/{self.settings.project}/topics/{self.settings.topic}"
+
+    @property
+    def dead_letter_topic_path(self) -> str:
+        return f"projects/{self.settings.project}/topics/{self.settings.dead_letter_topic}"
+
+    @property
+    def push_subscription_path(self) -> str:
+        return f"projects/{self.settings.project}/subscriptions/{self.settings.topic}-to-route"
+
+    @property
+    def dead_letter_subscription_path(self) -> str:
+        return f"projects/{self.settings.project}/subscriptions/{self.settings.dead_letter_topic}-inspect"
+
+    @property
+    def ingest_url(self) -> str:
+        return f"http://127.0.0.1:{self.settings.ingest_port}/"
+
+    @property
+    def bigquery_endpoint(self) -> str:
+        return f"http://{self.bigquery_emulator.host}"
+
+    # Lifecycle ---------------------------------------------------------------------------
+    def __enter__(self) -> Pipeline:
+        try:
+            self.start()
+        except BaseException:
+            self.stop()
+            raise
+        return self
+
+    def __exit__(
+        self, kind: type[BaseException] | None, error: BaseException | None, trace: TracebackType | None
+    ) -> None:
+        self.stop()
+
+    def start(self) -> None:
+        s = self.settings
+        self.pubsub.start()
+        self.bigquery_emulator.start()
+        os.environ["PUBSUB_EMULATOR_HOST"] = self.pubsub.host
+        self.publisher = pubsub_v1.PublisherClient()
+        self.subscriber = pubsub_v1.SubscriberClient()
+        self.bigquery = bigquery.Client(
+            project=s.project,
+            credentials=AnonymousCredentials(),
+            client_options=ClientOptions(api_endpoint=self.bigquery_endpoint),
+        )
+        bigquery_setup.create_all(self.bigquery, s.project, s.dataset)
+        if self.jwks_server is not None:
+            self.jwks_server.start()
+        logs = self.work_dir / "logs"
+        self.route = FunctionServer("route", s.route_port, self.route_env(), logs / "route.log")
+        self.ingest = FunctionServer("ingest", s.ingest_port, self.ingest_env(), logs / "ingest.log")
+        self.route.start()
+        self.ingest.start()
+        self.create_topics()
+
+    def ingest_env(self) -> dict[str, str]:
+        s = self.settings
+        env = {
+            "PUBSUB_EMULATOR_HOST": self.pubsub.host,
+            "PUBSUB_TOPIC": self.topic_path,
+            "DT_SIGNATURE_SECRET": s.signature_secret,
+        }
+        if s.organization_id and self.jwks_server is not None:
+            env |= {
+                "DT_ORGANIZATION_ID": s.organization_id,
+                "DT_OIDC_DISCOVERY_URL": self.jwks_server.discovery_url,
+            }
+        return env | s.extra_ingest_env
+
+    def route_env(self) -> dict[str, str]:
+        s = self.settings
+        return {
+            "PUBSUB_EMULATOR_HOST": self.pubsub.host,
+            "BIGQUERY_DATASET": f"{s.project}.{s.dataset}",
+            "BIGQUERY_API_ENDPOINT": self.bigquery_endpoint,
+            "DEAD_LETTER_TOPIC": self.dead_letter_topic_path,
+            "BIGQUERY_TIMEOUT_SECONDS": "10",
+            "THREADS": str(s.route_threads),
+        } | s.extra_route_env
+
+    def create_topics(self) -> None:
+        """The topics and subscriptions Terraform creates in the cloud (the emulator keeps none)."""
+        assert self.publisher is not None and self.subscriber is not None and self.route is not None
+        s = self.settings
+        for topic in (self.topic_path, self.dead_letter_topic_path):
+            self.publisher.create_topic(name=topic)
+        self.subscriber.create_subscription(
+            name=self.dead_letter_subscription_path, topic=self.dead_letter_topic_path
+        )
+        self.subscriber.create_subscription(
+            request={
+                "name": self.push_subscription_path,
+                "topic": self.topic_path,
+                "push_config": {"push_endpoint": f"{self.route.url}/{self.topic_path}"},
+                "ack_deadline_seconds": 60,
+                "dead_letter_policy": {
+                    "dead_letter_topic": self.dead_letter_topic_path,
+                    "max_delivery_attempts": s.max_delivery_attempts,
+                },
+                "retry_policy": {
+                    "minimum_backoff": duration_pb2.Duration(seconds=1),
+                    "maximum_backoff": duration_pb2.Duration(seconds=10),
+                },
+            }
+        )
+
+    def stop(self) -> None:
+        for server in (self.ingest, self.route):
+            if server is not None:
+                server.stop()
+        if self.jwks_server is not None and self.jwks_server._thread.is_alive():
+            self.jwks_server.stop()
+        for client in (self.subscriber,):
+            if client is not None:
+                client.close()
+        self.bigquery_emulator.stop()
+        self.pubsub.stop()
+        if self._own_dir:
+            shutil.rmtree(self.work_dir, ignore_errors=True)
+
+    # Reading results ---------------------------------------------------------------------
+    def query(self, sql: str) -> list[dict]:
+        """Run `sql` with `{dataset}` replaced by the full dataset name; rows as dicts."""
+        assert self.bigquery is not None
+        sql = sql.replace("{dataset}", f"`{self.settings.project}.{self.settings.dataset}`")
+        return [dict(row.items()) for row in self.bigquery.query(sql, timeout=60).result(timeout=60)]
