@@ -6,6 +6,7 @@ the same from the same files (terraform/bigquery.tf).
 
 from __future__ import annotations
 
+import contextlib
 import re
 from pathlib import Path
 from string import Template
@@ -45,18 +46,14 @@ def view_files() -> list[Path]:
 
 
 def _create(client: bigquery.Client, table: bigquery.Table) -> None:
-    try:
+    with contextlib.suppress(google_exceptions.Conflict):
         client.create_table(table, timeout=30)
-    except google_exceptions.Conflict:
-        pass
 
 
 def create_all(client: bigquery.Client, project: str, dataset: str) -> None:
     """Create everything that does not exist yet (safe to run twice)."""
-    try:
+    with contextlib.suppress(google_exceptions.Conflict):
         client.create_dataset(bigquery.Dataset(f"{project}.{dataset}"), timeout=30)
-    except google_exceptions.Conflict:
-        pass
     for spec in catalogue.all_tables():
         table = bigquery.Table(
             f"{project}.{dataset}.{spec.log_table}",
