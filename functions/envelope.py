@@ -36,9 +36,12 @@ class Envelope:
 
     @property
     def data(self) -> dict[str, Any] | None:
-        """`event.data.<eventType>`, the typed payload, when DT sent one."""
+        """The typed payload: `event.data.<eventType>`, or `event.data` itself for the types
+        DT does not key by name (labelsChanged)."""
         payload = self.document["event"].get("data")
-        inner = payload.get(self.event_type) if isinstance(payload, dict) else None
+        if not isinstance(payload, dict):
+            return None
+        inner = payload.get(self.event_type, payload)
         return inner if isinstance(inner, dict) else None
 
     def attributes(self) -> dict[str, str]:

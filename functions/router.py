@@ -53,6 +53,10 @@ class Router:
             self._write(message, attributes, body)
         except PoisonMessage as poison:
             self._dead_letter(message, attributes, body, poison.reason)
+        except Exception as error:
+            logs.log("WARNING", "write failed; Pub/Sub will redeliver", error=f"{type(error).__name__}: {error}",
+                     eventId=attributes.get("eventId"), messageId=message.get("messageId"))  # fmt: skip
+            raise
 
     def _write(self, message: dict[str, Any], attributes: dict[str, str], body: bytes) -> None:
         try:

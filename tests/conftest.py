@@ -13,6 +13,7 @@ from google.cloud import bigquery, pubsub_v1
 
 from tools import emulators
 from tools.dt_signing import AsymmetricSigner
+from tools.pipeline import Pipeline, PipelineSettings
 from tools.servers import FunctionServer, JwksServer, free_port
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -171,3 +172,33 @@ def ingest_server(ingest_topic, pubsub_host, jwks_server, server_logs) -> Iterat
     server.start()
     yield server
     server.stop()
+
+
+@pytest.fixture(scope="session")
+def pipeline(signer: AsymmetricSigner) -> Iterator[Pipeline]:
+    """The whole local pipeline (emulators, topics, tables, both functions) on free ports."""
+    settings = PipelineSettings(
+        ingest_port=free_port(),
+        route_port=free_port(),
+        pubsub_port=free_port(),
+        bigquery_port=free_port(),
+        bigquery_grpc_port=free_port(),
+        signature_secret=SECRET,
+        organization_id=ORGANIZATION_ID,
+        jwks=signer.jwks(),
+        extra_route_env={"BIGQUERY_TIMEOUT_SECONDS": "3"},
+    )
+    with Pipeline(settings) as running:
+        yield running
+
+
+def wait_for_rows(pipeline: Pipeline, sql: str, count: int, timeout: float = 60) -> list[dict]:
+    """Poll `sql` until it returns at least `count` rows (the router writes asynchronously)."""
+    import time
+
+    deadline = time.monotonic() + timeout
+    while True:
+        rows = pipeline.query(sql)
+        if len(rows) >= count or time.monotonic() > deadline:
+            return rows
+        time.sleep(0.5)

@@ -2,11 +2,16 @@
 -- watch for devices that stopped reporting (e.g. WHERE silent_minutes > 60).
 SELECT
   device_id,
-  ANY_VALUE(project_id) AS project_id,
-  ARRAY_AGG(device_name IGNORE NULLS ORDER BY timestamp DESC LIMIT 1)[SAFE_OFFSET(0)] AS device_name,
-  ARRAY_AGG(device_type IGNORE NULLS ORDER BY timestamp DESC LIMIT 1)[SAFE_OFFSET(0)] AS device_type,
-  MAX(timestamp) AS last_seen,
-  TIMESTAMP_DIFF(CURRENT_TIMESTAMP(), MAX(timestamp), MINUTE) AS silent_minutes,
-  COUNT(*) AS events
-FROM `${project}.${dataset}.events`
-GROUP BY device_id
+  project_id,
+  device_name,
+  device_type,
+  timestamp AS last_seen,
+  event_type AS last_event_type,
+  TIMESTAMP_DIFF(CURRENT_TIMESTAMP(), timestamp, MINUTE) AS silent_minutes,
+  events
+FROM (
+  SELECT *, COUNT(*) OVER (PARTITION BY device_id) AS events
+  FROM `${project}.${dataset}.events`
+)
+WHERE TRUE
+QUALIFY ROW_NUMBER() OVER (PARTITION BY device_id ORDER BY timestamp DESC) = 1

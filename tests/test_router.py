@@ -1,0 +1,211 @@
+"""End to end: signed webhook → ingest → Pub/Sub push → route → BigQuery, all real servers."""
+
+from __future__ import annotations
+
+import json
+import time
+from datetime import datetime
+from typing import Any
+
+import pytest
+import requests
+
+from functions import catalogue, timestamps
+from functions.catalogue import to_snake_case
+from tests.conftest import SECRET, example_body, real_body, wait_for_rows, with_event
+from tools.dt_signing import headers_for, new_xid
+
+TABLES = sorted(table.name for table in catalogue.event_tables().values())
+
+
+def send(pipeline, body: bytes, **signing: Any) -> None:
+    signing = signing or {"secret": SECRET}
+    response = requests.post(pipeline.ingest_url, data=body, headers=headers_for(body, **signing), timeout=30)
+    assert response.status_code == 200, response.text
+
+
+def one_row(pipeline, table: str, event_id: str) -> dict[str, Any]:
+    [row] = wait_for_rows(pipeline, f"SELECT * FROM {{dataset}}.{table} WHERE event_id = '{event_id}'", 1)
+    return row
+
+
+def expected_column(dt_value: Any, column: Any) -> None:
+    """Compare a DT JSON value with what BigQuery returns for its column."""
+    if isinstance(dt_value, dict) and isinstance(column, dict):
+        for key, value in dt_value.items():
+            expected_column(value, column[to_snake_case(key)])
+    elif isinstance(dt_value, list):
+        assert isinstance(column, list) and len(column) == len(dt_value), (dt_value, column)
+        for value, item in zip(dt_value, column, strict=True):
+            expected_column(value, item)
+    elif isinstance(column, datetime):
+        assert column == timestamps.parse(dt_value), (dt_value, column)
+    else:
+        assert column == dt_value, (dt_value, column)
+
+
+@pytest.mark.parametrize("table", TABLES)
+def test_each_event_type_lands_in_its_typed_table_with_every_field(pipeline, table):
+    body = example_body(table)
+    document = json.loads(body)
+    event_type = document["event"]["eventType"]
+    assert catalogue.table_for(event_type).name == table
+    send(pipeline, body)
+    row = one_row(pipeline, table, document["event"]["eventId"])
+    data = document["event"]["data"].get(event_type, document["event"]["data"])  # labelsChanged is not keyed
+    assert data, "the example must fill the type's fields"
+    for key, value in data.items():
+        column = to_snake_case(key)
+        assert column in row, f"{table} has no column {column} for DT field {key}"
+        if isinstance(value, dict) and all(isinstance(v, str) for v in value.values()):
+            assert row[column] == value  # a JSON map (labelsChanged added/modified)
+        else:
+            expected_column(value, row[column])
+    assert row["device_id"] == document["metadata"]["deviceId"]
+    assert row["project_id"] == document["metadata"]["projectId"]
+    assert row["device_type"] == document["metadata"]["deviceType"]
+    assert row["device_name"] == document["labels"]["name"]
+    assert row["device_description"] == document["labels"].get("description")
+    assert row["labels"] == document["labels"]
+    assert row["raw"] == document
+    assert row["timestamp"] == timestamps.parse(document["event"]["timestamp"])
+    assert row["source"] == "webhook"
+    assert row["published_at"] <= row["ingested_at"]
+
+
+def test_an_unknown_event_type_is_kept_in_unknown_events(pipeline):
+    document = json.loads(real_body("temperature.json"))
+    event_id = new_xid()
+    document["event"].update(eventId=event_id, eventType="airQuality", data={"airQuality": {"voc": 3.5}})
+    send(pipeline, json.dumps(document).encode())
+    row = one_row(pipeline, "unknown_events", event_id)
+    assert row["event_type"] == "airQuality"
+    assert row["data"] == {"airQuality": {"voc": 3.5}}
+    assert row["raw"] == document
+
+
+def test_new_fields_of_a_known_type_are_kept_in_raw(pipeline):
+    document = json.loads(real_body("temperature.json"))
+    event_id = new_xid()
+    document["event"]["eventId"] = event_id
+    document["event"]["data"]["temperature"]["probeId"] = "p-7"
+    send(pipeline, json.dumps(document).encode())
+    row = one_row(pipeline, "temperature", event_id)
+    assert row["value"] == 27.0
+    assert row["raw"]["event"]["data"]["temperature"]["probeId"] == "p-7"
+
+
+def test_a_value_of_the_wrong_type_becomes_null_and_stays_in_raw(pipeline):
+    document = json.loads(real_body("temperature.json"))
+    event_id = new_xid()
+    document["event"]["eventId"] = event_id
+    document["event"]["data"]["temperature"]["value"] = "hot"
+    send(pipeline, json.dumps(document).encode())
+    row = one_row(pipeline, "temperature", event_id)
+    assert row["value"] is None
+    assert row["raw"]["event"]["data"]["temperature"]["value"] == "hot"
+
+
+def test_a_body_without_metadata_lands_with_null_metadata_columns(pipeline):
+    event_id = new_xid()
+    send(pipeline, with_event(real_body("touch__no_metadata_2021.json"), eventId=event_id))
+    row = one_row(pipeline, "touch", event_id)
+    assert row["device_type"] is None and row["product_number"] is None
+    assert row["device_id"] == "emuc17m6d7lq0bgk44smcqg"
+    assert row["device_name"] == "touch"
+
+
+def test_the_same_event_three_times_is_one_row_in_what_users_query(pipeline):
+    event_id = new_xid()
+    body = with_event(real_body("touch.json"), eventId=event_id)
+    for _ in range(3):
+        send(pipeline, body)
+    log = wait_for_rows(pipeline, f"SELECT * FROM {{dataset}}.touch_log WHERE event_id = '{event_id}'", 3)
+    assert len(log) == 3, "the emulator keeps every delivery in the log table"
+    assert len(pipeline.query(f"SELECT * FROM {{dataset}}.touch WHERE event_id = '{event_id}'")) == 1
+    assert len(pipeline.query(f"SELECT * FROM {{dataset}}.events WHERE event_id = '{event_id}'")) == 1
+
+
+def test_an_asymmetrically_signed_event_lands(pipeline, signer):
+    event_id = new_xid()
+    send(pipeline, with_event(real_body("touch.json"), eventId=event_id), signer=signer)
+    assert one_row(pipeline, "touch", event_id)["event_id"] == event_id
+
+
+def dead_letters(pipeline, count: int, timeout: float = 30) -> list:
+    received = []
+    deadline = time.monotonic() + timeout
+    while len(received) < count and time.monotonic() < deadline:
+        answer = pipeline.subscriber.pull(
+            subscription=pipeline.dead_letter_subscription_path, max_messages=10, timeout=5
+        )
+        if answer.received_messages:
+            pipeline.subscriber.acknowledge(
+                subscription=pipeline.dead_letter_subscription_path,
+                ack_ids=[m.ack_id for m in answer.received_messages],
+            )
+            received += [m.message for m in answer.received_messages]
+    return received
+
+
+def test_a_poison_message_goes_to_the_dead_letter_topic_with_its_reason(pipeline):
+    pipeline.publisher.publish(pipeline.topic_path, b"this is not a DT event", eventId="poison").result(
+        timeout=10
+    )
+    [letter] = [m for m in dead_letters(pipeline, 1) if m.attributes.get("eventId") == "poison"]
+    assert letter.data == b"this is not a DT event"
+    assert "not a DT event" in letter.attributes["deadLetterReason"]
+    assert letter.attributes["originalMessageId"]
+
+
+def test_views_answer_the_common_questions(pipeline):
+    device = "viewcheckdevice00001"
+    base = json.loads(real_body("temperature.json"))
+    for minute, celsius in ((0, 20.0), (10, 22.0), (70, 30.0)):
+        document = json.loads(json.dumps(base))
+        moment = f"2026-01-01T0{minute // 60}:{minute % 60:02d}:00.000000Z"
+        data = {
+            "value": celsius,
+            "updateTime": moment,
+            "samples": [{"value": celsius, "sampleTime": moment}],
+            "isBackfilled": False,
+        }
+        document["event"].update(
+            eventId=new_xid(),
+            timestamp=moment,
+            targetName=f"projects/p/devices/{device}",
+            data={"temperature": data},
+        )
+        send(pipeline, json.dumps(document).encode())
+    wait_for_rows(pipeline, f"SELECT * FROM {{dataset}}.temperature WHERE device_id = '{device}'", 3)
+    [latest] = pipeline.query(f"SELECT * FROM {{dataset}}.temperature_latest WHERE device_id = '{device}'")
+    assert latest["celsius"] == 30.0
+    hourly = pipeline.query(
+        f"SELECT * FROM {{dataset}}.temperature_hourly WHERE device_id = '{device}' ORDER BY hour"
+    )
+    assert [(h["avg_celsius"], h["samples"]) for h in hourly] == [(21.0, 2), (30.0, 1)]
+    [seen] = pipeline.query(f"SELECT * FROM {{dataset}}.device_last_seen WHERE device_id = '{device}'")
+    assert seen["last_seen"] == timestamps.parse("2026-01-01T01:10:00Z") and seen["events"] == 3
+    assert seen["silent_minutes"] > 60
+
+
+def test_bigquery_down_means_redelivery_then_the_row_with_nothing_lost(pipeline):
+    """Runs last in this module: it stops and restarts the BigQuery emulator."""
+    event_ids = [new_xid() for _ in range(5)]
+    pipeline.bigquery_emulator.stop()
+    try:
+        for event_id in event_ids:
+            send(pipeline, with_event(real_body("touch.json"), eventId=event_id))
+        time.sleep(8)  # deliveries fail (3 s deadline) and are retried while BigQuery is down
+    finally:
+        pipeline.bigquery_emulator.start()
+    ids = ", ".join(f"'{event_id}'" for event_id in event_ids)
+    rows = wait_for_rows(
+        pipeline, f"SELECT event_id FROM {{dataset}}.touch WHERE event_id IN ({ids})", 5, timeout=90
+    )
+    assert sorted(row["event_id"] for row in rows) == sorted(event_ids)
+    route_log = (pipeline.work_dir / "logs" / "route.log").read_text()
+    failures = [json.loads(line) for line in route_log.splitlines() if "Pub/Sub will redeliver" in line]
+    assert {failure["eventId"] for failure in failures} & set(event_ids), (
+        "no delivery failed while BigQuery was down"
+    )
