@@ -1,0 +1,86 @@
+"""The README's first command, end to end, and the simulated fleet it sends."""
+
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from google.api_core.client_options import ClientOptions
+from google.auth.credentials import AnonymousCredentials
+from google.cloud import bigquery
+
+from functions import catalogue, envelope
+from tests.conftest import ROOT
+from tools import emulators
+from tools.fleet import DEVICE_EVENTS, UNKNOWN_EVENT_TYPE, make_devices, plan
+from tools.servers import free_port
+
+
+def test_the_fleet_covers_every_event_type_and_device_type_with_valid_dt_bodies():
+    devices = make_devices(1, "project0000000000001", seed=1)
+    events = plan(devices, 5, timedelta(hours=6), datetime.now(UTC))
+    assert {device.device_type for device in devices} == set(DEVICE_EVENTS)
+    sent_types = {event.event_type for event in events}
+    assert set(catalogue.event_tables()) <= sent_types
+    assert {event.kind for event in events} == {"event", "duplicate", "unknown", "backfilled"}
+    for event in events:
+        parsed = envelope.parse(event.body)
+        assert parsed.labels["name"] and parsed.metadata["deviceType"] in DEVICE_EVENTS
+    [unknown] = [event for event in events if event.kind == "unknown"]
+    assert unknown.event_type == UNKNOWN_EVENT_TYPE not in catalogue.event_tables()
+
+
+def summary_table(output: str) -> dict[str, tuple[int, int, int]]:
+    rows = re.findall(r"^(\w+)\s+(\d+)\s+(\d+)\s+(\d+)$", output, flags=re.MULTILINE)
+    return {name: (int(sent), int(accepted), int(landed)) for name, sent, accepted, landed in rows}
+
+
+@pytest.mark.timeout(600)
+def test_run_demo_lands_every_accepted_event_once_and_says_so(tmp_path):
+    ports = {name: free_port() for name in ("ingest", "route", "pubsub", "bigquery", "bigquery-grpc")}
+    command = ["./run", "demo", "--devices", "1", "--events", "6", "--work-dir", str(tmp_path)]
+    command += [arg for name, port in ports.items() for arg in (f"--{name}-port", str(port))]
+    result = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=500, check=False)
+    assert result.returncode == 0, result.stdout + result.stderr
+    printed = summary_table(result.stdout)
+    assert set(catalogue.event_tables()) | {UNKNOWN_EVENT_TYPE, "total"} == set(printed)
+    for event_type, (sent, accepted, landed) in printed.items():
+        assert sent == accepted == landed > 0, event_type
+    duplicate = re.search(
+        r"event (\w+) \((\w+)\) sent twice: (\d+) rows in (\w+), (\d+) in the view", result.stdout
+    )
+    assert duplicate and duplicate.group(5) == "1"
+    assert "Stopped everything." in result.stdout
+
+    # What the demo printed is what BigQuery holds: reopen its (persistent) BigQuery data.
+    bq = emulators.BigQueryEmulator(
+        free_port(), tmp_path / "logs", tmp_path / "bigquery", "local", free_port()
+    )
+    bq.start()
+    try:
+        client = bigquery.Client(
+            project="local",
+            credentials=AnonymousCredentials(),
+            client_options=ClientOptions(api_endpoint=f"http://{bq.host}"),
+        )
+        counts = {
+            row["event_type"]: row["n"]
+            for row in client.query(
+                "SELECT event_type, COUNT(DISTINCT event_id) AS n FROM `local.dt.events` GROUP BY 1"
+            ).result()
+        }
+        assert counts == {name: landed for name, (_, _, landed) in printed.items() if name != "total"}
+        [unknown] = client.query("SELECT event_type, data FROM `local.dt.unknown_events`").result()
+        assert unknown["event_type"] == UNKNOWN_EVENT_TYPE and json.loads(json.dumps(unknown["data"]))
+        table = catalogue.table_for(duplicate.group(2))
+        rows = list(
+            client.query(
+                f"SELECT event_id FROM `local.dt.{table.name}` WHERE event_id = '{duplicate.group(1)}'"
+            ).result()
+        )
+        assert len(rows) == 1
+    finally:
+        bq.stop()

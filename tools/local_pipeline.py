@@ -1,0 +1,206 @@
+"""The README's first command: the whole pipeline on this machine, with a simulated DT fleet.
+
+    ./run demo    start everything, send a fleet's events, show what landed in BigQuery, stop
+    ./run serve   start everything and keep it running (Ctrl-C stops it)
+
+Every port and name has a default and an environment variable (see README, "Configuration").
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import os
+import signal
+import sys
+import time
+from dataclasses import fields
+from pathlib import Path
+from typing import Any
+
+from functions import catalogue
+from tools.dt_signing import AsymmetricSigner
+from tools.fleet import Report, run_fleet, table
+from tools.pipeline import Pipeline, PipelineSettings
+
+LOCAL_ORGANIZATION_ID = "local-organization"
+
+
+def _stop_on_sigterm() -> None:
+    """Turn SIGTERM into KeyboardInterrupt, so `with Pipeline` stops everything it started."""
+
+    def interrupt(signum: int, frame: Any) -> None:
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, interrupt)
+
+
+def settings_from(args: argparse.Namespace, signer: AsymmetricSigner) -> PipelineSettings:
+    overrides = {
+        f.name: getattr(args, f.name)
+        for f in fields(PipelineSettings)
+        if getattr(args, f.name, None) is not None
+    }
+    return PipelineSettings(**overrides, organization_id=LOCAL_ORGANIZATION_ID, jwks=signer.jwks())
+
+
+def landed_counts(pipeline: Pipeline) -> dict[str, int]:
+    rows = pipeline.query("SELECT event_type, COUNT(*) AS n FROM {dataset}.events GROUP BY event_type")
+    return {row["event_type"]: row["n"] for row in rows}
+
+
+def wait_until_landed(pipeline: Pipeline, expected: int, timeout: float = 120) -> dict[str, int]:
+    """Poll BigQuery until every accepted event is visible (or the timeout passes)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        counts = landed_counts(pipeline)
+        if sum(counts.values()) >= expected or time.monotonic() > deadline:
+            return counts
+        time.sleep(1)
+
+
+def print_summary(pipeline: Pipeline, report: Report, landed: dict[str, int]) -> None:
+    rows = []
+    for event_type in sorted(set(report.sent) | set(landed)):
+        rows.append(
+            [event_type, report.sent[event_type], report.accepted[event_type], landed.get(event_type, 0)]
+        )
+    total = ["total", sum(report.sent.values()), sum(report.accepted.values()), sum(landed.values())]
+    print("\nEvents per type (landed = rows in the deduplicated views):\n")
+    print(
+        table(
+            ["event type", "sent", "accepted", "landed"],
+            [*[[str(c) for c in r] for r in rows], [str(c) for c in total]],
+        )
+    )
+    duplicate_table = catalogue.table_for(report.duplicate_type or "touch")
+    where = f"WHERE event_id = '{report.duplicate_id}'"
+    [log] = pipeline.query(f"SELECT COUNT(*) AS n FROM {{dataset}}.{duplicate_table.log_table} {where}")  # noqa: S608
+    [view] = pipeline.query(f"SELECT COUNT(*) AS n FROM {{dataset}}.{duplicate_table.name} {where}")  # noqa: S608
+    [unknown] = pipeline.query("SELECT COUNT(*) AS n FROM {dataset}.unknown_events")
+    [backfilled] = pipeline.query("SELECT COUNT(*) AS n FROM {dataset}.temperature WHERE is_backfilled")
+    print(
+        f"\nSent in {report.seconds:.1f} s ({sum(report.sent.values()) / max(report.seconds, 1e-6):,.0f} events/s),"
+        f" {report.retries} retries.\n"
+        f"Redelivered duplicate: event {report.duplicate_id} ({report.duplicate_type}) sent twice:"
+        f" {log['n']} rows in {duplicate_table.log_table}, {view['n']} in the view {duplicate_table.name}.\n"
+        f"Unknown event types kept in unknown_events: {unknown['n']}. Backfilled temperature rows: {backfilled['n']}."
+    )
+
+
+EXAMPLES = {
+    "Latest temperature per device (view temperature_latest)": (
+        "SELECT device_name, timestamp, ROUND(celsius, 2) AS celsius FROM {dataset}.temperature_latest"
+        " ORDER BY device_name LIMIT 6"
+    ),
+    "Hourly temperature, first device (view temperature_hourly)": (
+        "SELECT device_name, hour, ROUND(avg_celsius, 2) AS avg_celsius, samples FROM {dataset}.temperature_hourly"
+        " WHERE device_id = (SELECT MIN(device_id) FROM {dataset}.temperature) ORDER BY hour DESC LIMIT 6"
+    ),
+    "Devices silent the longest (view device_last_seen)": (
+        "SELECT device_name, device_type, last_seen, silent_minutes FROM {dataset}.device_last_seen"
+        " ORDER BY silent_minutes DESC LIMIT 6"
+    ),
+}
+
+
+def print_examples(pipeline: Pipeline) -> None:
+    for title, sql in EXAMPLES.items():
+        rows = pipeline.query(sql)
+        print(f"\n{title}:\n")
+        if rows:
+            print(table(list(rows[0]), [[str(value) for value in row.values()] for row in rows]))
+
+
+def print_next_steps(pipeline: Pipeline) -> None:
+    s = pipeline.settings
+    print(
+        "\nWhere to look next:\n"
+        f"  ./run serve                      keep the pipeline running (ingest at {pipeline.ingest_url})\n"
+        "  ./run send --type co2            sign and POST one event to it\n"
+        f"  BigQuery emulator                {pipeline.bigquery_endpoint} (project {s.project}, dataset {s.dataset})\n"
+        "  README.md, 'Queries'             more example queries; 'Deploy' for terraform apply\n"
+    )
+
+
+def demo(args: argparse.Namespace) -> int:
+    signer = AsymmetricSigner(organization_id=LOCAL_ORGANIZATION_ID)
+    settings = settings_from(args, signer)
+    print("Starting the Pub/Sub emulator, the BigQuery emulator, ingest and route ...", flush=True)
+    with Pipeline(settings) as pipeline:
+        print(
+            f"Ingest listening on {pipeline.ingest_url}; sending a simulated fleet (signed like DT) ...",
+            flush=True,
+        )
+        report = run_fleet(
+            pipeline.ingest_url, settings.signature_secret, signer, args.devices, args.events, args.period_hours,
+            args.rate, args.concurrency,
+        )  # fmt: skip
+        landed = wait_until_landed(pipeline, len(report.accepted_ids))
+        print_summary(pipeline, report, landed)
+        print_examples(pipeline)
+        print_next_steps(pipeline)
+        complete = sum(landed.values()) == len(report.accepted_ids) and not report.refused
+    print("Stopped everything." if complete else "Stopped. Some events did not land: see the table above.")
+    return 0 if complete else 1
+
+
+def serve(args: argparse.Namespace) -> int:
+    signer = AsymmetricSigner(organization_id=LOCAL_ORGANIZATION_ID)
+    settings = settings_from(args, signer)
+    generated = not os.environ.get("DT_SIGNATURE_SECRET") and not args.signature_secret
+    with Pipeline(settings) as pipeline:
+        print(f"ingest:            {pipeline.ingest_url}")
+        print(f"route:             {pipeline.route.url if pipeline.route else ''}")
+        print(f"Pub/Sub emulator:  PUBSUB_EMULATOR_HOST={pipeline.pubsub.host} (topic {pipeline.topic_path})")
+        print(
+            f"BigQuery emulator: {pipeline.bigquery_endpoint} (dataset {settings.project}.{settings.dataset})"
+        )
+        if generated:
+            print(f"signature secret (generated, shown once): {settings.signature_secret}")
+        print("Ctrl-C to stop.", flush=True)
+        with contextlib.suppress(KeyboardInterrupt):
+            signal.pause()
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="run", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    commands = parser.add_subparsers(dest="command", required=True)
+    common = argparse.ArgumentParser(add_help=False)
+    for name in ("ingest_port", "route_port", "pubsub_port", "bigquery_port", "bigquery_grpc_port"):
+        common.add_argument(
+            "--" + name.replace("_", "-"), dest=name, type=int, help=f"default ${name.upper()} or built-in"
+        )
+    common.add_argument(
+        "--project", help="Google Cloud project id (default $GOOGLE_CLOUD_PROJECT or 'local')"
+    )
+    common.add_argument("--dataset", help="BigQuery dataset (default $BIGQUERY_DATASET_ID or 'dt')")
+    common.add_argument("--signature-secret", help="default $DT_SIGNATURE_SECRET, else generated")
+    common.add_argument(
+        "--work-dir", type=Path, help="keep logs and BigQuery data there (default: a temporary folder)"
+    )
+    run = commands.add_parser(
+        "demo", parents=[common], help="run the pipeline with a simulated fleet, then stop"
+    )
+    run.add_argument("--devices", type=int, default=2, help="devices of each DT device type (default 2)")
+    run.add_argument("--events", type=int, default=20, help="events per device (default 20)")
+    run.add_argument(
+        "--period-hours", type=float, default=24.0, help="simulated period ending now (default 24)"
+    )
+    run.add_argument("--rate", type=float, default=0.0, help="requests per second, 0 = as fast as possible")
+    run.add_argument("--concurrency", type=int, default=8, help="concurrent requests (default 8)")
+    commands.add_parser("serve", parents=[common], help="run the pipeline until Ctrl-C")
+    args = parser.parse_args(argv)
+    _stop_on_sigterm()
+    try:
+        return demo(args) if args.command == "demo" else serve(args)
+    except KeyboardInterrupt:
+        print("\nInterrupted; everything was stopped.", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())
