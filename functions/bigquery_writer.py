@@ -1,122 +1,88 @@
 """Streaming inserts into BigQuery, batched across concurrent requests, with a deadline.
 
-Each request hands its row to `BatchWriter.write` and waits for the outcome of that row.
-A background thread sends the rows that arrived together in one `insertAll` per table, so
-an instance serving many concurrent Pub/Sub pushes makes few, larger requests.
+Each request hands its row to `BatchWriter.write` and waits for the outcome of that row;
+rows that arrive together share one `insertAll` call per table (see `batching`).
 """
 
 from __future__ import annotations
 
-import queue
 import threading
-import time
-from collections import defaultdict
-from concurrent.futures import Future
-from dataclasses import dataclass, field
+from collections.abc import Hashable, Sequence
+from concurrent import futures
 from typing import Any
 
 from google.api_core.client_options import ClientOptions
+from google.auth.credentials import AnonymousCredentials
 from google.cloud import bigquery
 
+from functions.batching import GroupCommitter
 from functions.config import RouterConfig
 from functions.errors import PoisonMessage
 
-_MAX_ROWS_PER_INSERT = 500
-_MAX_WAIT_SECONDS = 0.02
+_MAX_ROWS_PER_INSERT = 500  # BigQuery's recommended maximum per insertAll request
+_SENDERS = 2
 
 
 class BigQueryUnavailable(Exception):
     """BigQuery failed or was too slow: the message must be redelivered."""
 
 
-@dataclass
-class _Pending:
-    table: str
-    row: dict[str, Any]
-    row_id: str
-    outcome: Future[None] = field(default_factory=Future)
-
-
 class BatchWriter:
-    """Inserts rows into `<project>.<dataset>.<table>`; one client and one sender thread per process."""
+    """Inserts rows into `<project>.<dataset>.<table>`; one client per process, made on first use."""
 
     def __init__(self, config: RouterConfig) -> None:
         self._config = config
-        self._queue: queue.Queue[_Pending] = queue.Queue()
         self._client: bigquery.Client | None = None
-        self._sender: threading.Thread | None = None
         self._lock = threading.Lock()
+        self._committer: GroupCommitter[tuple[dict[str, Any], str]] = GroupCommitter(
+            self._insert, _MAX_ROWS_PER_INSERT, senders=_SENDERS, name="bigquery-insert"
+        )
 
-    def _start(self) -> None:
+    def _get_client(self) -> bigquery.Client:
         with self._lock:
-            if self._sender is None or not self._sender.is_alive():
-                options = ClientOptions(api_endpoint=self._config.bigquery_api_endpoint)
-                if self._config.bigquery_api_endpoint:
-                    from google.auth.credentials import AnonymousCredentials
-
+            if self._client is None:
+                endpoint = self._config.bigquery_api_endpoint
+                if endpoint:  # an emulator: no Google credentials
                     self._client = bigquery.Client(
                         project=self._config.bigquery_project,
                         credentials=AnonymousCredentials(),
-                        client_options=options,
+                        client_options=ClientOptions(api_endpoint=endpoint),
                     )
                 else:
                     self._client = bigquery.Client(project=self._config.bigquery_project)
-                self._sender = threading.Thread(
-                    target=self._send_forever, name="bigquery-writer", daemon=True
-                )
-                self._sender.start()
+            return self._client
 
     def write(self, table: str, row: dict[str, Any], row_id: str) -> None:
         """Insert one row; raises BigQueryUnavailable (retry) or PoisonMessage (never retry)."""
-        self._start()
-        pending = _Pending(table, row, row_id)
-        self._queue.put(pending)
-        pending.outcome.result(timeout=self._config.bigquery_timeout_seconds + 5)
+        timeout = self._config.bigquery_timeout_seconds
+        try:
+            self._committer.submit(table, (row, row_id), timeout=timeout + 5)
+        except futures.TimeoutError:
+            raise BigQueryUnavailable(f"no answer from BigQuery for {table} within {timeout:g} s") from None
 
-    def _send_forever(self) -> None:
-        while True:
-            batch = [self._queue.get()]
-            deadline = time.monotonic() + _MAX_WAIT_SECONDS
-            while len(batch) < _MAX_ROWS_PER_INSERT and (left := deadline - time.monotonic()) > 0:
-                try:
-                    batch.append(self._queue.get(timeout=left))
-                except queue.Empty:
-                    break
-            by_table: dict[str, list[_Pending]] = defaultdict(list)
-            for pending in batch:
-                by_table[pending.table].append(pending)
-            for table, rows in by_table.items():
-                self._insert(table, rows)
-
-    def _insert(self, table: str, rows: list[_Pending]) -> None:
-        assert self._client is not None
+    def _insert(self, table: Hashable, rows: list[tuple[dict[str, Any], str]]) -> Sequence[Exception | None]:
         config = self._config
         table_id = f"{config.bigquery_project}.{config.bigquery_dataset}.{table}"
         timeout = config.bigquery_timeout_seconds
         try:
-            errors = self._client.insert_rows_json(
+            errors = self._get_client().insert_rows_json(
                 table_id,
-                [pending.row for pending in rows],
-                row_ids=[pending.row_id for pending in rows],
+                [row for row, _ in rows],
+                row_ids=[row_id for _, row_id in rows],
                 timeout=timeout,
                 retry=bigquery.DEFAULT_RETRY.with_deadline(timeout),
             )
         except Exception as error:  # 5xx, network, deadline, missing table: worth a retry
-            for pending in rows:
-                pending.outcome.set_exception(
-                    BigQueryUnavailable(f"{table_id}: {type(error).__name__}: {error}")
-                )
-            return
+            return [BigQueryUnavailable(f"{table_id}: {type(error).__name__}: {error}")] * len(rows)
         refused = {entry["index"]: entry.get("errors", []) for entry in errors}
-        for index, pending in enumerate(rows):
-            if index not in refused:
-                pending.outcome.set_result(None)
-            elif all(error.get("reason") == "stopped" for error in refused[index]):
-                # Refused only because another row of the batch was invalid: retry it.
-                pending.outcome.set_exception(
-                    BigQueryUnavailable(f"{table_id}: row stopped by another row's error")
-                )
+        outcomes: list[Exception | None] = []
+        for index in range(len(rows)):
+            reasons = refused.get(index)
+            if reasons is None:
+                outcomes.append(None)
+            elif all(reason.get("reason") == "stopped" for reason in reasons):
+                # Refused only because another row of the same call was invalid: retry it.
+                outcomes.append(BigQueryUnavailable(f"{table_id}: row stopped by another row's error"))
             else:
-                pending.outcome.set_exception(
-                    PoisonMessage(f"BigQuery refused the row for {table_id}: {refused[index]}")
-                )
+                outcomes.append(PoisonMessage(f"BigQuery refused the row for {table_id}: {reasons}"))
+        return outcomes

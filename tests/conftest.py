@@ -187,6 +187,7 @@ def pipeline(signer: AsymmetricSigner) -> Iterator[Pipeline]:
         organization_id=ORGANIZATION_ID,
         jwks=signer.jwks(),
         extra_route_env={"BIGQUERY_TIMEOUT_SECONDS": "3"},
+        max_delivery_attempts=30,  # outage tests must not exhaust the attempts
     )
     with Pipeline(settings) as running:
         yield running

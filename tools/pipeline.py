@@ -46,7 +46,7 @@ class PipelineSettings:
     signature_secret: str = field(default_factory=lambda: os.environ.get("DT_SIGNATURE_SECRET", ""))
     organization_id: str | None = None
     jwks: dict | None = None
-    max_delivery_attempts: int = 5
+    max_delivery_attempts: int = 10
     route_threads: int = 32
     work_dir: Path | None = None
     extra_ingest_env: dict[str, str] = field(default_factory=dict)
