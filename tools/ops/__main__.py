@@ -1,0 +1,3 @@
+from tools.ops.cli import main
+
+raise SystemExit(main())
