@@ -1,0 +1,138 @@
+# Who may do what, in one place. One identity per job, each with the narrowest role on the
+# narrowest resource that works. tests/terraform/test_wiring.py holds the same list as a
+# specification: a grant added or widened here must be added there too.
+#
+#   ingest            publish on the events topic; read the signature secret
+#   route             write rows in the dataset; run BigQuery jobs; publish to the dead-letter topic
+#   push              invoke the route function (the identity Pub/Sub pushes as)
+#   build             write build logs; read function sources; push images to this module's repository
+#   Pub/Sub's agent   dead-letter: publish to the dead-letter topic, acknowledge on the route
+#                     subscription; sign the push identity's OIDC tokens
+#   allUsers          invoke the ingest function (DT calls it; requests carry DT's signature)
+
+resource "google_service_account" "ingest" {
+  account_id   = "${var.name_prefix}-ingest"
+  display_name = "DT to BigQuery: ingest function"
+  description  = "Runs the ingest function: publishes verified DT events to Pub/Sub."
+
+  depends_on = [google_project_service.enabled]
+}
+
+resource "google_service_account" "route" {
+  account_id   = "${var.name_prefix}-route"
+  display_name = "DT to BigQuery: route function"
+  description  = "Runs the route function: writes DT events to BigQuery."
+
+  depends_on = [google_project_service.enabled]
+}
+
+resource "google_service_account" "push" {
+  account_id   = "${var.name_prefix}-push"
+  display_name = "DT to BigQuery: Pub/Sub push"
+  description  = "Identity of the Pub/Sub push subscription that invokes the route function."
+
+  depends_on = [google_project_service.enabled]
+}
+
+resource "google_service_account" "build" {
+  account_id   = "${var.name_prefix}-build"
+  display_name = "DT to BigQuery: function builds"
+  description  = "Cloud Build identity that builds both functions' images."
+
+  depends_on = [google_project_service.enabled]
+}
+
+# --- ingest ---------------------------------------------------------------------------------------
+
+resource "google_pubsub_topic_iam_member" "ingest_publishes_events" {
+  topic  = google_pubsub_topic.events.id
+  role   = "roles/pubsub.publisher"
+  member = google_service_account.ingest.member
+}
+
+resource "google_secret_manager_secret_iam_member" "ingest_reads_signature_secret" {
+  secret_id = google_secret_manager_secret.signature_secret.id
+  role      = "roles/secretmanager.secretAccessor"
+  member    = google_service_account.ingest.member
+}
+
+resource "google_cloud_run_service_iam_member" "public_invokes_ingest" {
+  #checkov:skip=CKV_GCP_102:The ingest function is the public webhook DT calls; every request must carry DT's signature, which the function checks.
+  location = google_cloudfunctions2_function.ingest.location
+  service  = google_cloudfunctions2_function.ingest.name
+  role     = "roles/run.invoker"
+  member   = "allUsers"
+}
+
+# --- route ----------------------------------------------------------------------------------------
+
+resource "google_bigquery_dataset_iam_member" "route_writes_rows" {
+  dataset_id = google_bigquery_dataset.events.dataset_id
+  role       = "roles/bigquery.dataEditor"
+  member     = google_service_account.route.member
+}
+
+resource "google_project_iam_member" "route_runs_jobs" {
+  # Jobs (queries, loads) are created in a project, not a dataset: there is no narrower scope.
+  project = var.project_id
+  role    = "roles/bigquery.jobUser"
+  member  = google_service_account.route.member
+}
+
+resource "google_pubsub_topic_iam_member" "route_publishes_dead_letters" {
+  topic  = google_pubsub_topic.dead_letter.id
+  role   = "roles/pubsub.publisher"
+  member = google_service_account.route.member
+}
+
+# --- push -----------------------------------------------------------------------------------------
+
+resource "google_cloud_run_service_iam_member" "push_invokes_route" {
+  location = google_cloudfunctions2_function.route.location
+  service  = google_cloudfunctions2_function.route.name
+  role     = "roles/run.invoker"
+  member   = google_service_account.push.member
+}
+
+# --- Pub/Sub service agent ------------------------------------------------------------------------
+
+resource "google_pubsub_topic_iam_member" "pubsub_agent_publishes_dead_letters" {
+  topic  = google_pubsub_topic.dead_letter.id
+  role   = "roles/pubsub.publisher"
+  member = google_project_service_identity.pubsub.member
+}
+
+resource "google_pubsub_subscription_iam_member" "pubsub_agent_acknowledges_route" {
+  subscription = google_pubsub_subscription.route.id
+  role         = "roles/pubsub.subscriber"
+  member       = google_project_service_identity.pubsub.member
+}
+
+resource "google_service_account_iam_member" "pubsub_agent_signs_push_tokens" {
+  # Needed in projects created before April 2021; harmless in newer ones.
+  service_account_id = google_service_account.push.name
+  role               = "roles/iam.serviceAccountTokenCreator"
+  member             = google_project_service_identity.pubsub.member
+}
+
+# --- build ----------------------------------------------------------------------------------------
+
+resource "google_project_iam_member" "build" {
+  for_each = toset([
+    "roles/logging.logWriter",
+    # Cloud Functions copies each source archive into a bucket it creates and owns
+    # (gcf-v2-sources-<project number>-<region>), which the build then reads.
+    "roles/storage.objectViewer",
+  ])
+
+  project = var.project_id
+  role    = each.value
+  member  = google_service_account.build.member
+}
+
+resource "google_artifact_registry_repository_iam_member" "build_pushes_images" {
+  location   = google_artifact_registry_repository.functions.location
+  repository = google_artifact_registry_repository.functions.name
+  role       = "roles/artifactregistry.writer"
+  member     = google_service_account.build.member
+}

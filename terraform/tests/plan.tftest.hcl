@@ -1,0 +1,230 @@
+# Plans the module with mocked providers (no cloud, no DT account): checks the values that wire
+# the pieces together and the variables' validation. Run by scripts/terraform_check.sh and
+# tests/terraform, which install schema-only stand-ins for the providers first.
+
+mock_provider "google" {
+  override_during = plan
+
+  mock_resource "google_pubsub_topic" {
+    defaults = {
+      id = "projects/my-project/topics/mocked"
+    }
+  }
+  mock_resource "google_cloudfunctions2_function" {
+    defaults = {
+      url = "https://europe-west1-my-project.cloudfunctions.net/mocked"
+      service_config = {
+        uri = "https://mocked-uc.a.run.app"
+      }
+    }
+  }
+  mock_resource "google_service_account" {
+    defaults = {
+      email  = "mocked@my-project.iam.gserviceaccount.com"
+      member = "serviceAccount:mocked@my-project.iam.gserviceaccount.com"
+    }
+  }
+  mock_resource "google_secret_manager_secret_version" {
+    defaults = {
+      version = "7"
+    }
+  }
+}
+
+mock_provider "google-beta" {}
+mock_provider "random" {}
+mock_provider "archive" {}
+mock_provider "dt" {}
+
+variables {
+  project_id    = "my-project"
+  dt_project_id = "c0md3mm0c7pet3c1vddg"
+}
+
+run "tables_and_views_follow_the_schema_files" {
+  command = plan
+
+  assert {
+    condition     = length(google_bigquery_table.log) == length(fileset("${path.module}/../functions/schemas/events", "*.json")) + 1
+    error_message = "Expected one log table per events/*.json plus unknown_events_log."
+  }
+  assert {
+    condition = alltrue([
+      for table, resource in google_bigquery_table.log :
+      resource.table_id == "${table}_log"
+      && resource.time_partitioning[0].type == "DAY"
+      && resource.time_partitioning[0].field == "timestamp"
+      && resource.clustering == tolist(["device_id"])
+      && resource.deletion_protection
+    ])
+    error_message = "Every log table must be <table>_log, day-partitioned on timestamp, clustered by device_id, protected."
+  }
+  assert {
+    condition = alltrue([
+      for table, resource in google_bigquery_table.log :
+      jsondecode(resource.schema) == concat(
+        jsondecode(file("${path.module}/../functions/schemas/common.json")),
+        jsondecode(file(table == "unknown_events" ? "${path.module}/../functions/schemas/unknown_events.json" : "${path.module}/../functions/schemas/events/${table}.json")),
+      )
+    ])
+    error_message = "A log table's schema must be common.json followed by the table's own schema file."
+  }
+  assert {
+    condition = length(google_bigquery_table.dedupe_view) == length(google_bigquery_table.log) && alltrue([
+      for table, resource in google_bigquery_table.dedupe_view :
+      resource.table_id == table && !resource.view[0].use_legacy_sql && strcontains(resource.view[0].query, "`my-project.dt.${table}_log`")
+    ])
+    error_message = "Every table needs a standard-SQL view named after it that reads its _log table."
+  }
+  assert {
+    condition     = length(google_bigquery_table.view) + length(google_bigquery_table.derived_view) == length(fileset("${path.module}/../functions/schemas/views", "*.sql")) - 1
+    error_message = "Every views/*.sql but dedupe.sql must be one view."
+  }
+}
+
+run "functions_get_the_environment_the_code_reads" {
+  command = plan
+
+  assert {
+    condition = google_cloudfunctions2_function.ingest.service_config[0].environment_variables == tomap({
+      PUBSUB_TOPIC = "projects/my-project/topics/mocked"
+      LOG_LEVEL    = "INFO"
+      THREADS      = "80"
+    })
+    error_message = "ingest must get PUBSUB_TOPIC (the topic's full path), LOG_LEVEL and THREADS = its concurrency, and no DT_ORGANIZATION_ID unless set."
+  }
+  assert {
+    condition = [for s in google_cloudfunctions2_function.ingest.service_config[0].secret_environment_variables : [s.key, s.secret, s.version]] == [
+      ["DT_SIGNATURE_SECRET", "dt-bq-signature-secret", "7"],
+    ]
+    error_message = "ingest must read DT_SIGNATURE_SECRET from Secret Manager, and nothing else by default."
+  }
+  assert {
+    condition = google_cloudfunctions2_function.route.service_config[0].environment_variables == tomap({
+      BIGQUERY_DATASET  = "my-project.dt"
+      DEAD_LETTER_TOPIC = "projects/my-project/topics/mocked"
+      LOG_LEVEL         = "INFO"
+      THREADS           = "40"
+    })
+    error_message = "route must get BIGQUERY_DATASET as <project>.<dataset>, DEAD_LETTER_TOPIC, LOG_LEVEL and THREADS = its concurrency."
+  }
+  assert {
+    condition     = google_cloudfunctions2_function.ingest.build_config[0].entry_point == "ingest" && google_cloudfunctions2_function.route.build_config[0].entry_point == "route"
+    error_message = "Entry points must be main.py's ingest and route."
+  }
+  assert {
+    condition     = google_cloudfunctions2_function.route.service_config[0].ingress_settings == "ALLOW_INTERNAL_ONLY" && google_cloudfunctions2_function.ingest.service_config[0].ingress_settings == "ALLOW_ALL"
+    error_message = "ingest is public, route internal by default."
+  }
+}
+
+run "pubsub_feeds_the_router_with_retries_and_dead_letters" {
+  command = plan
+
+  assert {
+    condition     = google_pubsub_subscription.route.push_config[0].push_endpoint == "https://mocked-uc.a.run.app/projects/my-project/topics/mocked"
+    error_message = "The push endpoint must be the route function's URL followed by the topic's path."
+  }
+  assert {
+    condition     = google_pubsub_subscription.route.push_config[0].oidc_token[0].service_account_email == google_service_account.push.email
+    error_message = "Pub/Sub must push as the push identity."
+  }
+  assert {
+    condition     = google_pubsub_subscription.route.ack_deadline_seconds >= google_cloudfunctions2_function.route.service_config[0].timeout_seconds
+    error_message = "The ack deadline must not be shorter than the route function's timeout."
+  }
+  assert {
+    condition     = google_pubsub_subscription.route.dead_letter_policy[0].max_delivery_attempts == 10 && google_pubsub_subscription.route.dead_letter_policy[0].dead_letter_topic == google_pubsub_topic.dead_letter.id
+    error_message = "After 10 attempts a message must go to the dead-letter topic."
+  }
+  assert {
+    condition     = google_pubsub_subscription.route.retry_policy[0].minimum_backoff == "10s" && google_pubsub_subscription.route.expiration_policy[0].ttl == ""
+    error_message = "The route subscription must back off and never expire."
+  }
+  assert {
+    condition     = google_pubsub_subscription.dead_letter.topic == google_pubsub_topic.dead_letter.id && google_pubsub_subscription.dead_letter.retain_acked_messages
+    error_message = "Dead letters must be kept on a subscription of their own."
+  }
+}
+
+run "the_connector_pushes_to_the_ingest_function" {
+  command = plan
+
+  assert {
+    condition     = dt_data_connector.bigquery.type == "HTTP_PUSH" && dt_data_connector.bigquery.project == "projects/c0md3mm0c7pet3c1vddg"
+    error_message = "The connector must be an HTTP push connector of the DT project."
+  }
+  assert {
+    condition     = dt_data_connector.bigquery.http_config.url == google_cloudfunctions2_function.ingest.url
+    error_message = "The connector must push to the ingest function."
+  }
+  assert {
+    condition     = dt_data_connector.bigquery.labels == tolist(["name", "description"]) && length(dt_data_connector.bigquery.events) == 0
+    error_message = "By default the connector forwards all event types and the name and description labels."
+  }
+}
+
+run "rotation_keeps_the_previous_secret_accepted" {
+  command = plan
+
+  variables {
+    signature_secret_generation      = 3
+    accept_previous_signature_secret = true
+    dt_organization_id               = "c0md3mm0c7pet3c1vdd0"
+  }
+
+  assert {
+    condition     = toset(keys(random_password.signature_secret)) == toset(["2", "3"])
+    error_message = "During a rotation both generations must exist."
+  }
+  assert {
+    condition = toset([for s in google_cloudfunctions2_function.ingest.service_config[0].secret_environment_variables : s.key]) == toset([
+      "DT_SIGNATURE_SECRET", "DT_SIGNATURE_SECRET_PREVIOUS",
+    ])
+    error_message = "During a rotation ingest must accept the previous secret too."
+  }
+  assert {
+    condition     = google_cloudfunctions2_function.ingest.service_config[0].environment_variables["DT_ORGANIZATION_ID"] == "c0md3mm0c7pet3c1vdd0"
+    error_message = "dt_organization_id must reach the ingest function."
+  }
+}
+
+run "rejects_an_unknown_event_type" {
+  command = plan
+  variables {
+    event_types = ["temperature", "temprature"]
+  }
+  expect_failures = [var.event_types]
+}
+
+run "rejects_a_project_name_for_a_project_id" {
+  command = plan
+  variables {
+    project_id = "My Project"
+  }
+  expect_failures = [var.project_id]
+}
+
+run "rejects_a_route_timeout_beyond_the_ack_deadline" {
+  command = plan
+  variables {
+    route_timeout_seconds = 900
+  }
+  expect_failures = [var.route_timeout_seconds]
+}
+
+run "rejects_a_retention_pubsub_refuses" {
+  command = plan
+  variables {
+    message_retention_duration = "31d"
+  }
+  expect_failures = [var.message_retention_duration]
+}
+
+run "rejects_concurrency_without_a_whole_cpu" {
+  command = plan
+  variables {
+    route_cpu = "0.5"
+  }
+  expect_failures = [google_cloudfunctions2_function.route]
+}

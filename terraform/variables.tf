@@ -1,0 +1,375 @@
+# --- Where -------------------------------------------------------------------------------------
+
+variable "project_id" {
+  description = "Google Cloud project to deploy into (its id, not its name or number)."
+  type        = string
+
+  validation {
+    condition     = can(regex("^[a-z][a-z0-9-]{4,28}[a-z0-9]$", var.project_id))
+    error_message = "project_id must be a Google Cloud project id: 6-30 lowercase letters, digits or hyphens, starting with a letter."
+  }
+}
+
+variable "region" {
+  description = "Region of the functions, the Pub/Sub push endpoint, the source bucket and the image repository."
+  type        = string
+  default     = "europe-west1"
+
+  validation {
+    condition     = can(regex("^[a-z]+-[a-z]+[0-9]+$", var.region))
+    error_message = "region must be a Google Cloud region such as europe-west1 or us-central1."
+  }
+}
+
+variable "name_prefix" {
+  description = "Prefix of every resource name (service accounts, topics, functions, bucket). Lets several deployments share a project."
+  type        = string
+  default     = "dt-bq"
+
+  validation {
+    # Service account ids are at most 30 characters; the longest suffix added is "-ingest".
+    condition     = can(regex("^[a-z][a-z0-9-]{0,13}[a-z0-9]$", var.name_prefix))
+    error_message = "name_prefix must be 2-15 lowercase letters, digits or hyphens, starting with a letter and not ending with a hyphen."
+  }
+}
+
+variable "resource_labels" {
+  description = "Google Cloud labels put on every resource that takes labels (through the providers' default_labels)."
+  type        = map(string)
+  default     = {}
+
+  validation {
+    condition = alltrue([
+      for key, value in var.resource_labels :
+      can(regex("^[a-z][a-z0-9_-]{0,62}$", key)) && can(regex("^[a-z0-9_-]{0,63}$", value))
+    ])
+    error_message = "Label keys must be lowercase and start with a letter; keys and values hold only lowercase letters, digits, _ and -, at most 63 characters."
+  }
+}
+
+# --- Disruptive Technologies ---------------------------------------------------------------------
+
+variable "dt_project_id" {
+  description = "DT project whose events are sent (the bare id as in DT Studio's URL, without \"projects/\")."
+  type        = string
+
+  validation {
+    condition     = can(regex("^[A-Za-z0-9_-]{8,64}$", var.dt_project_id))
+    error_message = "dt_project_id must be the bare DT project id (letters, digits, - or _), e.g. c0md3mm0c7pet3c1vddg, not projects/<id>."
+  }
+}
+
+variable "dt_organization_id" {
+  description = "DT organization id. When set, the ingest function also checks DT's asymmetric signature (DT-Asymmetric-Signature, ES256) and that it was issued for this organization."
+  type        = string
+  default     = null
+
+  validation {
+    condition     = var.dt_organization_id == null || can(regex("^[A-Za-z0-9_-]{8,64}$", var.dt_organization_id))
+    error_message = "dt_organization_id must be the bare DT organization id (letters, digits, - or _), without \"organizations/\"."
+  }
+}
+
+variable "event_types" {
+  description = "DT event types the connector forwards; empty forwards all types, including ones DT adds later (kept in unknown_events)."
+  type        = list(string)
+  default     = []
+
+  validation {
+    condition = alltrue([for event_type in var.event_types : contains([
+      "touch", "temperature", "objectPresent", "humidity", "objectPresentCount", "touchCount",
+      "waterPresent", "networkStatus", "batteryStatus", "labelsChanged", "connectionStatus",
+      "ethernetStatus", "cellularStatus", "co2", "pressure", "motion", "deskOccupancy", "contact",
+      "probeWireStatus",
+    ], event_type)])
+    error_message = "event_types may only hold DT event types, spelled as DT does: touch, temperature, objectPresent, humidity, objectPresentCount, touchCount, waterPresent, networkStatus, batteryStatus, labelsChanged, connectionStatus, ethernetStatus, cellularStatus, co2, pressure, motion, deskOccupancy, contact, probeWireStatus."
+  }
+}
+
+variable "forwarded_labels" {
+  description = "Device label keys DT adds to each event. \"name\" and \"description\" fill the device_name and device_description columns; all forwarded labels land in the labels column."
+  type        = list(string)
+  default     = ["name", "description"]
+
+  validation {
+    condition     = alltrue([for key in var.forwarded_labels : length(trimspace(key)) > 0]) && length(distinct(var.forwarded_labels)) == length(var.forwarded_labels)
+    error_message = "forwarded_labels must be distinct, non-empty label keys."
+  }
+}
+
+variable "connector_display_name" {
+  description = "Display name of the Data Connector in DT Studio; null names it after name_prefix."
+  type        = string
+  default     = null
+
+  validation {
+    condition     = var.connector_display_name == null || try(length(trimspace(var.connector_display_name)) > 0, false)
+    error_message = "connector_display_name must not be empty; leave it null for the default."
+  }
+}
+
+variable "signature_secret_generation" {
+  description = "Generation of the connector's signature secret. Raise it by one to rotate the secret (see docs/deploy.md, \"Rotate the signature secret\")."
+  type        = number
+  default     = 1
+
+  validation {
+    condition     = var.signature_secret_generation >= 1 && floor(var.signature_secret_generation) == var.signature_secret_generation
+    error_message = "signature_secret_generation must be a whole number, 1 or more."
+  }
+}
+
+variable "accept_previous_signature_secret" {
+  description = "While rotating: keep the previous generation's secret and let the ingest function accept it too (DT_SIGNATURE_SECRET_PREVIOUS), so no event in flight is refused. Set back to false once the rotation is done."
+  type        = bool
+  default     = false
+}
+
+variable "dt_api_url" {
+  description = "DT REST API base URL for the DT provider (the environment variable DT_API_URL takes precedence)."
+  type        = string
+  default     = "https://api.disruptive-technologies.com"
+
+  validation {
+    condition     = can(regex("^https://[^/]+", var.dt_api_url))
+    error_message = "dt_api_url must be an https:// URL, without the /v2 path."
+  }
+}
+
+variable "dt_oidc_token_endpoint" {
+  description = "DT token endpoint for the DT provider (DT_OIDC_TOKEN_ENDPOINT takes precedence)."
+  type        = string
+  default     = "https://identity.disruptive-technologies.com/oauth2/token"
+
+  validation {
+    condition     = can(regex("^https://[^/]+/", var.dt_oidc_token_endpoint))
+    error_message = "dt_oidc_token_endpoint must be an https:// URL."
+  }
+}
+
+variable "dt_api_key_id" {
+  description = "Key id of the DT service account Terraform acts as; null reads DT_API_KEY_ID (which takes precedence anyway)."
+  type        = string
+  default     = null
+}
+
+variable "dt_api_key_secret" {
+  description = "Key secret of that DT service account; null reads DT_API_KEY_SECRET. Prefer the environment variable: a value here is kept in plan files."
+  type        = string
+  default     = null
+  sensitive   = true
+}
+
+variable "dt_oidc_email" {
+  description = "Email of that DT service account; null reads DT_OIDC_EMAIL."
+  type        = string
+  default     = null
+
+  validation {
+    condition     = var.dt_oidc_email == null || can(regex("^[^@\\s]+@[^@\\s]+$", var.dt_oidc_email))
+    error_message = "dt_oidc_email must be the DT service account's email address."
+  }
+}
+
+# --- BigQuery ------------------------------------------------------------------------------------
+
+variable "dataset_id" {
+  description = "BigQuery dataset holding the event tables and views."
+  type        = string
+  default     = "dt"
+
+  validation {
+    condition     = can(regex("^[A-Za-z0-9_]+$", var.dataset_id)) && length(var.dataset_id) <= 1024
+    error_message = "dataset_id may hold only letters, digits and underscores."
+  }
+}
+
+variable "dataset_location" {
+  description = "BigQuery location of the dataset (multi-region EU or US, or a region). Fixed at creation: changing it replaces the dataset."
+  type        = string
+  default     = "EU"
+
+  validation {
+    condition     = can(regex("^(EU|US|[a-z]+-[a-z]+[0-9]+)$", var.dataset_location))
+    error_message = "dataset_location must be EU, US or a region such as europe-west1."
+  }
+}
+
+variable "deletion_protection" {
+  description = "Protect the event tables and views from `terraform destroy` and from replacement. Set to false (and apply) before tearing down."
+  type        = bool
+  default     = true
+}
+
+# --- Functions -----------------------------------------------------------------------------------
+
+variable "python_runtime" {
+  description = "Cloud Functions runtime of both functions."
+  type        = string
+  default     = "python311"
+
+  validation {
+    condition     = can(regex("^python3(1[1-9])$", var.python_runtime))
+    error_message = "python_runtime must be python311 or newer (python312, python313, ...)."
+  }
+}
+
+variable "log_level" {
+  description = "LOG_LEVEL of both functions."
+  type        = string
+  default     = "INFO"
+
+  validation {
+    condition     = contains(["DEBUG", "INFO", "WARNING", "ERROR"], var.log_level)
+    error_message = "log_level must be DEBUG, INFO, WARNING or ERROR."
+  }
+}
+
+variable "ingest_memory" {
+  description = "Memory of each ingest instance."
+  type        = string
+  default     = "512Mi"
+
+  validation {
+    condition     = can(regex("^[0-9]+(Mi|Gi)$", var.ingest_memory))
+    error_message = "ingest_memory must be a quantity such as 256Mi, 512Mi or 1Gi."
+  }
+}
+
+variable "ingest_cpu" {
+  description = "vCPUs of each ingest instance; a concurrency above 1 needs at least 1."
+  type        = string
+  default     = "1"
+
+  validation {
+    condition     = can(tonumber(var.ingest_cpu)) && can(regex("^[0-9.]+$", var.ingest_cpu))
+    error_message = "ingest_cpu must be a number of vCPUs such as 0.5, 1 or 2."
+  }
+}
+
+variable "ingest_timeout_seconds" {
+  description = "Request timeout of the ingest function; DT counts a slow answer as a failure and retries."
+  type        = number
+  default     = 30
+
+  validation {
+    condition     = var.ingest_timeout_seconds >= 1 && var.ingest_timeout_seconds <= 3600
+    error_message = "ingest_timeout_seconds must be between 1 and 3600."
+  }
+}
+
+variable "ingest_max_instances" {
+  description = "Upper bound on ingest instances (a cost guard; DT retries what is refused while at the bound)."
+  type        = number
+  default     = 20
+
+  validation {
+    condition     = var.ingest_max_instances >= 1 && var.ingest_max_instances <= 1000
+    error_message = "ingest_max_instances must be between 1 and 1000."
+  }
+}
+
+variable "ingest_concurrency" {
+  description = "Concurrent requests per ingest instance."
+  type        = number
+  default     = 80
+
+  validation {
+    condition     = var.ingest_concurrency >= 1 && var.ingest_concurrency <= 1000
+    error_message = "ingest_concurrency must be between 1 and 1000."
+  }
+}
+
+variable "route_memory" {
+  description = "Memory of each route instance."
+  type        = string
+  default     = "512Mi"
+
+  validation {
+    condition     = can(regex("^[0-9]+(Mi|Gi)$", var.route_memory))
+    error_message = "route_memory must be a quantity such as 256Mi, 512Mi or 1Gi."
+  }
+}
+
+variable "route_cpu" {
+  description = "vCPUs of each route instance; a concurrency above 1 needs at least 1."
+  type        = string
+  default     = "1"
+
+  validation {
+    condition     = can(tonumber(var.route_cpu)) && can(regex("^[0-9.]+$", var.route_cpu))
+    error_message = "route_cpu must be a number of vCPUs such as 0.5, 1 or 2."
+  }
+}
+
+variable "route_timeout_seconds" {
+  description = "Request timeout of the route function; also the push subscription's ack deadline, which Pub/Sub caps at 600 s."
+  type        = number
+  default     = 60
+
+  validation {
+    condition     = var.route_timeout_seconds >= 10 && var.route_timeout_seconds <= 600
+    error_message = "route_timeout_seconds must be between 10 and 600 (the longest Pub/Sub ack deadline)."
+  }
+}
+
+variable "route_max_instances" {
+  description = "Upper bound on route instances; Pub/Sub holds and redelivers what waits meanwhile."
+  type        = number
+  default     = 10
+
+  validation {
+    condition     = var.route_max_instances >= 1 && var.route_max_instances <= 1000
+    error_message = "route_max_instances must be between 1 and 1000."
+  }
+}
+
+variable "route_concurrency" {
+  description = "Concurrent push deliveries per route instance."
+  type        = number
+  default     = 40
+
+  validation {
+    condition     = var.route_concurrency >= 1 && var.route_concurrency <= 1000
+    error_message = "route_concurrency must be between 1 and 1000."
+  }
+}
+
+variable "route_ingress_settings" {
+  description = "Network ingress of the route function. Pub/Sub push from the same project counts as internal; IAM (roles/run.invoker for the push identity only) applies either way."
+  type        = string
+  default     = "ALLOW_INTERNAL_ONLY"
+
+  validation {
+    condition     = contains(["ALLOW_ALL", "ALLOW_INTERNAL_ONLY", "ALLOW_INTERNAL_AND_GCLB"], var.route_ingress_settings)
+    error_message = "route_ingress_settings must be ALLOW_ALL, ALLOW_INTERNAL_ONLY or ALLOW_INTERNAL_AND_GCLB."
+  }
+}
+
+# --- Pub/Sub -------------------------------------------------------------------------------------
+
+variable "max_delivery_attempts" {
+  description = "Deliveries of one message to the route function before Pub/Sub moves it to the dead-letter topic."
+  type        = number
+  default     = 10
+
+  validation {
+    condition     = var.max_delivery_attempts >= 5 && var.max_delivery_attempts <= 100
+    error_message = "max_delivery_attempts must be between 5 and 100 (Pub/Sub's limits)."
+  }
+}
+
+variable "message_retention_duration" {
+  description = "How long the topics and subscriptions keep messages, e.g. \"604800s\" (7 days, the most a subscription allows)."
+  type        = string
+  default     = "604800s"
+
+  validation {
+    condition = (
+      can(regex("^[0-9]+s$", var.message_retention_duration))
+      && try(tonumber(trimsuffix(var.message_retention_duration, "s")) >= 600, false)
+      && try(tonumber(trimsuffix(var.message_retention_duration, "s")) <= 604800, false)
+    )
+    error_message = "message_retention_duration must be between \"600s\" and \"604800s\" (10 minutes to 7 days), in seconds with an s suffix."
+  }
+}
