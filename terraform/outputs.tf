@@ -57,3 +57,14 @@ output "service_accounts" {
     build  = google_service_account.build.email
   }
 }
+
+output "alert_policies" {
+  description = "Cloud Monitoring alert policy of each alert (ingest_5xx, dead_letters, no_events), as projects/<project>/alertPolicies/<id>; empty when enable_alerts is false."
+  value = {
+    for alert, policies in {
+      ingest_5xx   = google_monitoring_alert_policy.ingest_5xx
+      dead_letters = google_monitoring_alert_policy.dead_letters
+      no_events    = google_monitoring_alert_policy.no_events
+    } : alert => policies[0].name if length(policies) > 0
+  }
+}

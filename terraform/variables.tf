@@ -373,3 +373,68 @@ variable "message_retention_duration" {
     error_message = "message_retention_duration must be between \"600s\" and \"604800s\" (10 minutes to 7 days), in seconds with an s suffix."
   }
 }
+
+# --- Alerts --------------------------------------------------------------------------------------
+
+variable "enable_alerts" {
+  description = "Create the Cloud Monitoring alert policies (monitoring.tf): ingest answering 5xx, events in the dead-letter subscription, no events at all."
+  type        = bool
+  default     = true
+}
+
+variable "notification_channels" {
+  description = "Cloud Monitoring notification channels the alerts notify, as projects/<project>/notificationChannels/<id> (create them in the console or with google_monitoring_notification_channel). Empty: incidents only show in the console."
+  type        = list(string)
+  default     = []
+
+  validation {
+    condition = alltrue([
+      for channel in var.notification_channels : can(regex("^projects/[^/]+/notificationChannels/[^/]+$", channel))
+    ]) && length(distinct(var.notification_channels)) == length(var.notification_channels)
+    error_message = "notification_channels must be distinct channel ids of the form projects/<project>/notificationChannels/<id>."
+  }
+}
+
+variable "alert_ingest_5xx_ratio" {
+  description = "Share of the Data Connector's requests answered 5xx by the ingest function above which the ingest alert fires, e.g. 0.05 (5%)."
+  type        = number
+  default     = 0.05
+
+  validation {
+    condition     = var.alert_ingest_5xx_ratio > 0 && var.alert_ingest_5xx_ratio < 1
+    error_message = "alert_ingest_5xx_ratio must be a fraction between 0 and 1 (exclusive), e.g. 0.05 for 5%."
+  }
+}
+
+variable "alert_ingest_5xx_duration_seconds" {
+  description = "How long the share of 5xx answers must stay above alert_ingest_5xx_ratio before the ingest alert fires, in seconds (a whole number of minutes)."
+  type        = number
+  default     = 300
+
+  validation {
+    condition     = var.alert_ingest_5xx_duration_seconds >= 60 && var.alert_ingest_5xx_duration_seconds <= 3600 && var.alert_ingest_5xx_duration_seconds % 60 == 0
+    error_message = "alert_ingest_5xx_duration_seconds must be a whole number of minutes between 60 and 3600 (Cloud Monitoring takes multiples of 60 s; waiting longer than an hour defeats the alert)."
+  }
+}
+
+variable "alert_no_events_duration_seconds" {
+  description = "How long no event may reach the events topic before the no-events alert fires, in seconds (a whole number of minutes). Set it above the longest quiet time of the forwarded event types."
+  type        = number
+  default     = 3600
+
+  validation {
+    condition     = var.alert_no_events_duration_seconds >= 120 && var.alert_no_events_duration_seconds <= 84600 && var.alert_no_events_duration_seconds % 60 == 0
+    error_message = "alert_no_events_duration_seconds must be a whole number of minutes between 120 and 84600 (23.5 hours, the longest absence Cloud Monitoring watches)."
+  }
+}
+
+variable "runbook_url" {
+  description = "Where the on-call reads docs/operations.md, e.g. https://github.com/<owner>/<repo>/blob/main/docs/operations.md. When set, the alerts' documentation links to its runbook sections; null names the file and section only."
+  type        = string
+  default     = null
+
+  validation {
+    condition     = var.runbook_url == null || can(regex("^https?://[^\\s#]+$", var.runbook_url))
+    error_message = "runbook_url must be an http(s) URL without a #fragment (the alerts add the section's)."
+  }
+}

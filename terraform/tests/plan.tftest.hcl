@@ -228,3 +228,156 @@ run "rejects_concurrency_without_a_whole_cpu" {
   }
   expect_failures = [google_cloudfunctions2_function.route]
 }
+
+run "alerts_watch_ingest_errors_dead_letters_and_silence" {
+  command = plan
+
+  variables {
+    notification_channels = ["projects/my-project/notificationChannels/1234567890"]
+    runbook_url           = "https://example.com/dt-bigquery/docs/operations.md"
+  }
+
+  assert {
+    condition = alltrue([
+      for policies in [google_monitoring_alert_policy.ingest_5xx, google_monitoring_alert_policy.dead_letters, google_monitoring_alert_policy.no_events] :
+      length(policies) == 1 && policies[0].combiner == "OR" && length(policies[0].conditions) == 1
+    ])
+    error_message = "With enable_alerts (the default), each of the three alert policies must exist, with one condition."
+  }
+  assert {
+    condition = alltrue([
+      for policies in [google_monitoring_alert_policy.ingest_5xx, google_monitoring_alert_policy.dead_letters, google_monitoring_alert_policy.no_events] :
+      policies[0].notification_channels == tolist(["projects/my-project/notificationChannels/1234567890"])
+    ])
+    error_message = "Every alert policy must notify the given notification channels."
+  }
+  assert {
+    condition = alltrue([
+      for fragment in [
+        "resource.type = \"cloud_run_revision\"",
+        "resource.label.location = \"europe-west1\"",
+        "resource.label.service_name = \"dt-bq-ingest\"",
+        "metric.type = \"run.googleapis.com/request_count\"",
+        "metric.label.response_code_class = \"5xx\"",
+      ] : strcontains(google_monitoring_alert_policy.ingest_5xx[0].conditions[0].condition_threshold[0].filter, fragment)
+    ])
+    error_message = "The ingest alert must count the ingest function's Cloud Run requests answered 5xx."
+  }
+  assert {
+    condition = (
+      google_monitoring_alert_policy.ingest_5xx[0].conditions[0].condition_threshold[0].denominator_filter == "resource.type = \"cloud_run_revision\" AND resource.label.project_id = \"my-project\" AND resource.label.location = \"europe-west1\" AND resource.label.service_name = \"dt-bq-ingest\" AND metric.type = \"run.googleapis.com/request_count\""
+      && google_monitoring_alert_policy.ingest_5xx[0].conditions[0].condition_threshold[0].aggregations == google_monitoring_alert_policy.ingest_5xx[0].conditions[0].condition_threshold[0].denominator_aggregations
+      && google_monitoring_alert_policy.ingest_5xx[0].conditions[0].condition_threshold[0].aggregations[0].per_series_aligner == "ALIGN_RATE"
+      && google_monitoring_alert_policy.ingest_5xx[0].conditions[0].condition_threshold[0].comparison == "COMPARISON_GT"
+      && google_monitoring_alert_policy.ingest_5xx[0].conditions[0].condition_threshold[0].threshold_value == 0.05
+      && google_monitoring_alert_policy.ingest_5xx[0].conditions[0].condition_threshold[0].duration == "300s"
+    )
+    error_message = "The ingest alert must compare the share of 5xx answers among all the ingest function's requests (aggregated alike) with 0.05 for 300 s."
+  }
+  assert {
+    condition = (
+      strcontains(google_monitoring_alert_policy.dead_letters[0].conditions[0].condition_threshold[0].filter, "resource.label.subscription_id = \"dt-bq-dead-letter\"")
+      && strcontains(google_monitoring_alert_policy.dead_letters[0].conditions[0].condition_threshold[0].filter, "metric.type = \"pubsub.googleapis.com/subscription/num_undelivered_messages\"")
+      && google_monitoring_alert_policy.dead_letters[0].conditions[0].condition_threshold[0].comparison == "COMPARISON_GT"
+      && google_monitoring_alert_policy.dead_letters[0].conditions[0].condition_threshold[0].threshold_value == 0
+    )
+    error_message = "The dead-letter alert must fire on any undelivered message in the dead-letter subscription."
+  }
+  assert {
+    condition = (
+      strcontains(google_monitoring_alert_policy.no_events[0].conditions[0].condition_absent[0].filter, "resource.label.topic_id = \"dt-bq-events\"")
+      && strcontains(google_monitoring_alert_policy.no_events[0].conditions[0].condition_absent[0].filter, "metric.type = \"pubsub.googleapis.com/topic/send_request_count\"")
+      && google_monitoring_alert_policy.no_events[0].conditions[0].condition_absent[0].duration == "3600s"
+      && google_monitoring_alert_policy.no_events[0].conditions[0].condition_absent[0].aggregations[0].cross_series_reducer == "REDUCE_SUM"
+    )
+    error_message = "The no-events alert must watch for an hour without a successful publish to the events topic, over all its series at once."
+  }
+  assert {
+    condition = (
+      strcontains(google_monitoring_alert_policy.dead_letters[0].documentation[0].content, "(https://example.com/dt-bigquery/docs/operations.md#runbook-events-in-the-dead-letter-topic)")
+      && strcontains(google_monitoring_alert_policy.no_events[0].documentation[0].content, "(https://example.com/dt-bigquery/docs/operations.md#runbook-the-connector-was-disabled)")
+      && google_monitoring_alert_policy.ingest_5xx[0].documentation[0].links[0].url == "https://example.com/dt-bigquery/docs/operations.md#runbook-the-connector-was-disabled"
+    )
+    error_message = "The alerts' documentation must link to their runbooks in docs/operations.md."
+  }
+  assert {
+    condition     = toset(keys(output.alert_policies)) == toset(["ingest_5xx", "dead_letters", "no_events"])
+    error_message = "alert_policies must name each alert's policy."
+  }
+}
+
+run "alerts_can_be_turned_off" {
+  command = plan
+
+  variables {
+    enable_alerts = false
+  }
+
+  assert {
+    condition     = length(google_monitoring_alert_policy.ingest_5xx) + length(google_monitoring_alert_policy.dead_letters) + length(google_monitoring_alert_policy.no_events) + length(google_project_service.monitoring) == 0
+    error_message = "With enable_alerts = false, no alert policy (and no Monitoring API switch) may be created."
+  }
+  assert {
+    condition     = length(output.alert_policies) == 0
+    error_message = "With enable_alerts = false, alert_policies must be empty."
+  }
+}
+
+run "alerts_without_channels_or_runbook_url" {
+  command = plan
+
+  variables {
+    alert_ingest_5xx_ratio            = 0.2
+    alert_ingest_5xx_duration_seconds = 600
+    alert_no_events_duration_seconds  = 7200
+  }
+
+  assert {
+    condition = alltrue([
+      for policies in [google_monitoring_alert_policy.ingest_5xx, google_monitoring_alert_policy.dead_letters, google_monitoring_alert_policy.no_events] :
+      length(policies[0].notification_channels) == 0 && length(policies[0].documentation[0].links) == 0
+      && strcontains(policies[0].documentation[0].content, "docs/operations.md, \"")
+    ])
+    error_message = "Without channels the policies notify no one; without runbook_url their documentation names the runbooks without links."
+  }
+  assert {
+    condition = (
+      google_monitoring_alert_policy.ingest_5xx[0].conditions[0].condition_threshold[0].threshold_value == 0.2
+      && google_monitoring_alert_policy.ingest_5xx[0].conditions[0].condition_threshold[0].duration == "600s"
+      && google_monitoring_alert_policy.no_events[0].conditions[0].condition_absent[0].duration == "7200s"
+    )
+    error_message = "The thresholds and durations must be the variables'."
+  }
+}
+
+run "rejects_a_notification_channel_that_is_not_a_channel_id" {
+  command = plan
+  variables {
+    notification_channels = ["ops@example.com"]
+  }
+  expect_failures = [var.notification_channels]
+}
+
+run "rejects_a_silence_longer_than_monitoring_watches" {
+  command = plan
+  variables {
+    alert_no_events_duration_seconds = 86400
+  }
+  expect_failures = [var.alert_no_events_duration_seconds]
+}
+
+run "rejects_a_5xx_duration_of_no_whole_minutes" {
+  command = plan
+  variables {
+    alert_ingest_5xx_duration_seconds = 90
+  }
+  expect_failures = [var.alert_ingest_5xx_duration_seconds]
+}
+
+run "rejects_a_5xx_ratio_given_as_a_percentage" {
+  command = plan
+  variables {
+    alert_ingest_5xx_ratio = 5
+  }
+  expect_failures = [var.alert_ingest_5xx_ratio]
+}

@@ -178,6 +178,16 @@ def test_object_arguments_hold_only_attributes_of_the_schema():
         ),
         ("google_bigquery_table", "attributes.clustering", {"type": ["list", "string"], "optional": True}),
         ("random_password", "attributes.result", {"type": "string", "computed": True, "sensitive": True}),
+        (
+            "google_monitoring_alert_policy",
+            "block_types.conditions",
+            {"nesting_mode": "list", "min_items": 1},
+        ),
+        (
+            "google_monitoring_alert_policy",
+            "block_types.conditions.block.block_types.condition_absent.block.attributes.duration",
+            {"type": "string", "required": True},
+        ),
     ],
 )
 def test_the_extracted_schemas_say_what_the_providers_document(type_name, path, expected):

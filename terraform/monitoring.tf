@@ -1,0 +1,254 @@
+# Cloud Monitoring alert policies, one per way the bridge can fail that an on-call must hear of.
+# Each policy's documentation says what to do, with the runbook in docs/operations.md ("Alerts").
+#
+#   ingest_5xx    DT's requests answered 5xx: Pub/Sub refused or timed out (503), or the
+#                 function failed; DT retries, but disables the connector after 5 days
+#   dead_letters  events the router could not write, waiting in the dead-letter subscription
+#   no_events     nothing published to the events topic for alert_no_events_duration_seconds
+#
+# Notifications go to var.notification_channels; with none, incidents show in the console only.
+# The filters name this deployment's own resources (project, region, names), so that several
+# deployments sharing a project or a metrics scope alert apart.
+
+locals {
+  alert_count = var.enable_alerts ? 1 : 0
+
+  # A Cloud Function (2nd gen) runs as the Cloud Run service of the same name.
+  ingest_requests = join(" AND ", [
+    "resource.type = \"cloud_run_revision\"",
+    "resource.label.project_id = \"${var.project_id}\"",
+    "resource.label.location = \"${var.region}\"",
+    "resource.label.service_name = \"${google_cloudfunctions2_function.ingest.name}\"",
+    "metric.type = \"run.googleapis.com/request_count\"",
+  ])
+
+  # The runbooks, as headings of docs/operations.md (tests/terraform checks they exist) and, when
+  # var.runbook_url says where the on-call reads that file, as links to those headings.
+  runbooks = {
+    alerts             = "Alerts"
+    connector_disabled = "Runbook: the connector was disabled"
+    dead_letters       = "Runbook: events in the dead-letter topic"
+  }
+  runbook_links = {
+    for key, heading in local.runbooks : key => (
+      var.runbook_url == null ? null :
+      "${var.runbook_url}#${replace(replace(lower(heading), "/[^a-z0-9 -]/", ""), " ", "-")}"
+    )
+  }
+  runbook_references = {
+    for key, heading in local.runbooks : key => (
+      var.runbook_url == null
+      ? "docs/operations.md, \"${heading}\""
+      : "[docs/operations.md, \"${heading}\"](${local.runbook_links[key]})"
+    )
+  }
+}
+
+# Alert policies need the Cloud Monitoring API (on by default in most projects, not in all).
+resource "google_project_service" "monitoring" {
+  count = local.alert_count
+
+  project = var.project_id
+  service = "monitoring.googleapis.com"
+  # Other deployments and the project's own dashboards use it too: tearing this one down leaves it on.
+  disable_on_destroy = false
+}
+
+# The share of DT's requests answered 5xx, rather than their number per second: the same default
+# fits a fleet of ten sensors and one of ten thousand, and it is the measure `./run ops health`
+# uses (--max-error-rate, 0.05). Aligned per minute, it must stay above the threshold for the
+# whole duration, so the odd failed request (which DT retries anyway) does not page anyone. With
+# less than a request a minute, minutes without a 5xx break the streak: a total failure of a
+# quiet fleet shows as no_events instead.
+resource "google_monitoring_alert_policy" "ingest_5xx" {
+  count = local.alert_count
+
+  display_name          = "DT to BigQuery (${var.name_prefix}): ingest answers DT with 5xx"
+  combiner              = "OR"
+  severity              = "ERROR"
+  notification_channels = var.notification_channels
+  user_labels           = var.resource_labels
+
+  conditions {
+    display_name = "More than ${format("%g", var.alert_ingest_5xx_ratio * 100)}% of ingest requests answered 5xx for ${var.alert_ingest_5xx_duration_seconds / 60} min"
+
+    condition_threshold {
+      filter = "${local.ingest_requests} AND metric.label.response_code_class = \"5xx\""
+      aggregations {
+        alignment_period     = "60s"
+        per_series_aligner   = "ALIGN_RATE"
+        cross_series_reducer = "REDUCE_SUM"
+        group_by_fields      = ["resource.label.service_name"]
+      }
+      # Divided by all requests, aggregated alike so that the two series pair up.
+      denominator_filter = local.ingest_requests
+      denominator_aggregations {
+        alignment_period     = "60s"
+        per_series_aligner   = "ALIGN_RATE"
+        cross_series_reducer = "REDUCE_SUM"
+        group_by_fields      = ["resource.label.service_name"]
+      }
+      comparison      = "COMPARISON_GT"
+      threshold_value = var.alert_ingest_5xx_ratio
+      duration        = "${var.alert_ingest_5xx_duration_seconds}s"
+      trigger {
+        count = 1
+      }
+    }
+  }
+
+  documentation {
+    subject   = "DT to BigQuery (${var.name_prefix}): ingest answers DT with 5xx"
+    mime_type = "text/markdown"
+    content   = <<-EOT
+      The ingest function `${google_cloudfunctions2_function.ingest.name}` answered more than ${format("%g", var.alert_ingest_5xx_ratio * 100)}% of the Data Connector's requests with a 5xx status for ${var.alert_ingest_5xx_duration_seconds / 60} minutes. DT retries what failed, so nothing is lost yet; but DT disables the connector after 5 days without a 2xx answer, and does not re-send what it could not deliver by then.
+
+      1. Read the function's errors (Logs Explorer): `resource.type="cloud_run_revision" resource.labels.service_name="${google_cloudfunctions2_function.ingest.name}" severity>=ERROR`.
+         - `503` with "Pub/Sub did not confirm the publish" or "Pub/Sub refused the publish": check Pub/Sub's status, the topic `${google_pubsub_topic.events.id}` and the ingest service account's `roles/pubsub.publisher` on it.
+         - `503` with "DT's signing keys could not be fetched": DT's key server is out of reach (only with `dt_organization_id` set).
+         - `500` "unexpected error in ingest", crashes, timeouts or "no available instance": the function itself; look at its latest deployment, memory and `ingest_max_instances`.
+      2. Fix the cause. DT's retries then deliver what was refused meanwhile.
+      3. If DT disabled the connector meanwhile (`./run ops health --project <DT project>` says `SYSTEM_DISABLED`), follow ${local.runbook_references.connector_disabled}.
+
+      More: ${local.runbook_references.alerts}.
+    EOT
+
+    dynamic "links" {
+      for_each = var.runbook_url == null ? {} : { "Runbook: the connector was disabled" = local.runbook_links.connector_disabled }
+      content {
+        display_name = links.key
+        url          = links.value
+      }
+    }
+  }
+
+  depends_on = [google_project_service.monitoring]
+}
+
+# The backlog of the dead-letter subscription, rather than publishes to the dead-letter topic:
+# it counts every dead letter, whether the router published it (a message it can never write)
+# or Pub/Sub moved it after max_delivery_attempts (Pub/Sub's forwarding is no publish request of
+# ours); it is a GA gauge sampled every minute (topic/send_message_operation_count is deprecated);
+# and it stays above 0 until the dead letters are dealt with, so the incident closes by itself
+# once `./run ops replay-dead-letters` has acknowledged them.
+resource "google_monitoring_alert_policy" "dead_letters" {
+  count = local.alert_count
+
+  display_name          = "DT to BigQuery (${var.name_prefix}): events in the dead-letter subscription"
+  combiner              = "OR"
+  severity              = "WARNING"
+  notification_channels = var.notification_channels
+  user_labels           = var.resource_labels
+
+  conditions {
+    display_name = "Undelivered messages in ${google_pubsub_subscription.dead_letter.name} above 0"
+
+    condition_threshold {
+      filter = join(" AND ", [
+        "resource.type = \"pubsub_subscription\"",
+        "resource.label.project_id = \"${var.project_id}\"",
+        "resource.label.subscription_id = \"${google_pubsub_subscription.dead_letter.name}\"",
+        "metric.type = \"pubsub.googleapis.com/subscription/num_undelivered_messages\"",
+      ])
+      aggregations {
+        alignment_period   = "60s"
+        per_series_aligner = "ALIGN_MAX"
+      }
+      comparison      = "COMPARISON_GT"
+      threshold_value = 0
+      duration        = "0s"
+      trigger {
+        count = 1
+      }
+    }
+  }
+
+  documentation {
+    subject   = "DT to BigQuery (${var.name_prefix}): events in the dead-letter subscription"
+    mime_type = "text/markdown"
+    content   = <<-EOT
+      Events wait in the dead-letter subscription `${google_pubsub_subscription.dead_letter.name}` (project `${var.project_id}`): the route function could never write them to BigQuery (it logs `message dead-lettered` with the reason), or kept failing until Pub/Sub gave up after ${var.max_delivery_attempts} delivery attempts (it logs `write failed; Pub/Sub will redeliver`). They are missing from BigQuery until replayed, and expire after `message_retention_duration` (${var.message_retention_duration}).
+
+      1. Inspect them: `./run ops replay-dead-letters --dry-run` lists each with its reason.
+      2. Fix the cause (BigQuery unavailable, a table that no longer fits its schema file, ...).
+      3. Replay: `./run ops replay-dead-letters --max 10`, then `./run ops replay-dead-letters`.
+
+      The incident closes by itself once no dead letter is left unacknowledged. Step by step: ${local.runbook_references.dead_letters}.
+    EOT
+
+    dynamic "links" {
+      for_each = var.runbook_url == null ? {} : { "Runbook: events in the dead-letter topic" = local.runbook_links.dead_letters }
+      content {
+        display_name = links.key
+        url          = links.value
+      }
+    }
+  }
+
+  depends_on = [google_project_service.monitoring]
+}
+
+# Publish requests to the events topic that succeeded, rather than requests to the ingest
+# function: it catches every way events stop, including the ones where DT still calls (every
+# request refused with 401 after a secret mismatch, or 5xx) as well as a disabled connector or a
+# changed URL. A backfill or a replay publishes there too, which is right: events do arrive.
+# Summed over the topic's series, so that one series (e.g. of failed requests) falling silent
+# does not count as silence. Cloud Monitoring only watches for absence once the topic has had
+# data since the policy was created, so a fresh deployment stays quiet until its first event.
+resource "google_monitoring_alert_policy" "no_events" {
+  count = local.alert_count
+
+  display_name          = "DT to BigQuery (${var.name_prefix}): no events"
+  combiner              = "OR"
+  severity              = "ERROR"
+  notification_channels = var.notification_channels
+  user_labels           = var.resource_labels
+
+  conditions {
+    display_name = "No event published to ${google_pubsub_topic.events.name} for ${var.alert_no_events_duration_seconds / 60} min"
+
+    condition_absent {
+      filter = join(" AND ", [
+        "resource.type = \"pubsub_topic\"",
+        "resource.label.project_id = \"${var.project_id}\"",
+        "resource.label.topic_id = \"${google_pubsub_topic.events.name}\"",
+        "metric.type = \"pubsub.googleapis.com/topic/send_request_count\"",
+        "metric.label.response_class = \"success\"",
+      ])
+      aggregations {
+        alignment_period     = "60s"
+        per_series_aligner   = "ALIGN_SUM"
+        cross_series_reducer = "REDUCE_SUM"
+        group_by_fields      = ["resource.label.topic_id"]
+      }
+      duration = "${var.alert_no_events_duration_seconds}s"
+      trigger {
+        count = 1
+      }
+    }
+  }
+
+  documentation {
+    subject   = "DT to BigQuery (${var.name_prefix}): no events"
+    mime_type = "text/markdown"
+    content   = <<-EOT
+      No event reached the Pub/Sub topic `${google_pubsub_topic.events.id}` for ${var.alert_no_events_duration_seconds / 60} minutes. Either the sensors are quiet (a connector forwarding only some event types may be silent for long: raise `alert_no_events_duration_seconds` then), or DT's events no longer get through.
+
+      1. `./run ops health --project <DT project>`: is the connector `ACTIVE`, and what does DT say of its deliveries?
+      2. The ingest function's logs (Logs Explorer): `resource.type="cloud_run_revision" resource.labels.service_name="${google_cloudfunctions2_function.ingest.name}"`. No requests at all: the connector is disabled, or sends elsewhere (its URL must be the `ingest_url` output). `401 invalid_signature`: the connector's signature secret no longer matches the function's (see docs/deploy.md, "Rotate the signature secret"). `5xx`: see the ingest 5xx alert.
+      3. Fix the cause; if the connector was disabled, follow ${local.runbook_references.connector_disabled} to enable it and backfill the gap.
+
+      More: ${local.runbook_references.alerts}.
+    EOT
+
+    dynamic "links" {
+      for_each = var.runbook_url == null ? {} : { "Runbook: the connector was disabled" = local.runbook_links.connector_disabled }
+      content {
+        display_name = links.key
+        url          = links.value
+      }
+    }
+  }
+
+  depends_on = [google_project_service.monitoring]
+}
