@@ -188,6 +188,7 @@ def pipeline(signer: AsymmetricSigner) -> Iterator[Pipeline]:
         jwks=signer.jwks(),
         extra_route_env={"BIGQUERY_TIMEOUT_SECONDS": "3"},
         max_delivery_attempts=30,  # outage tests must not exhaust the attempts
+        outage_proxies=True,  # tests cut the functions off from the emulators
     )
     with Pipeline(settings) as running:
         yield running

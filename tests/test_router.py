@@ -14,6 +14,8 @@ from functions import catalogue, timestamps
 from functions.catalogue import to_snake_case
 from tests.conftest import SECRET, example_body, real_body, wait_for_rows, with_event
 from tools.dt_signing import headers_for, new_xid
+from tools.pipeline import Pipeline, PipelineSettings
+from tools.servers import free_port
 
 TABLES = sorted(table.name for table in catalogue.event_tables().values())
 
@@ -190,15 +192,15 @@ def test_views_answer_the_common_questions(pipeline):
 
 
 def test_bigquery_down_means_redelivery_then_the_row_with_nothing_lost(pipeline):
-    """Runs last in this module: it stops and restarts the BigQuery emulator."""
+    """BigQuery unreachable for the router (its connection cut, as in an outage), then back."""
     event_ids = [new_xid() for _ in range(5)]
-    pipeline.bigquery_emulator.stop()
+    pipeline.bigquery_proxy.stop()
     try:
         for event_id in event_ids:
             send(pipeline, with_event(real_body("touch.json"), eventId=event_id))
         time.sleep(8)  # deliveries fail (3 s deadline) and are retried while BigQuery is down
     finally:
-        pipeline.bigquery_emulator.start()
+        pipeline.bigquery_proxy.start()
     ids = ", ".join(f"'{event_id}'" for event_id in event_ids)
     rows = wait_for_rows(
         pipeline, f"SELECT event_id FROM {{dataset}}.touch WHERE event_id IN ({ids})", 5, timeout=90
@@ -209,3 +211,22 @@ def test_bigquery_down_means_redelivery_then_the_row_with_nothing_lost(pipeline)
     assert {failure["eventId"] for failure in failures} & set(event_ids), (
         "no delivery failed while BigQuery was down"
     )
+
+
+def test_the_emulators_own_push_subscription_feeds_route_as_well():
+    """The local pipeline relays pushes itself (tools/push_relay.py); the emulator's native push works too."""
+    settings = PipelineSettings(
+        ingest_port=free_port(), route_port=free_port(), pubsub_port=free_port(),
+        bigquery_port=free_port(), bigquery_grpc_port=free_port(), signature_secret=SECRET, delivery="emulator",
+    )  # fmt: skip
+    with Pipeline(settings) as native:
+        subscription = native.subscriber.get_subscription(subscription=native.push_subscription_path)
+        assert subscription.push_config.push_endpoint == native.route_push_endpoint
+        event_ids = [new_xid() for _ in range(3)]
+        for event_id in event_ids:
+            send(native, with_event(real_body("temperature.json"), eventId=event_id))
+        ids = ", ".join(f"'{event_id}'" for event_id in event_ids)
+        rows = wait_for_rows(
+            native, f"SELECT event_id FROM {{dataset}}.temperature WHERE event_id IN ({ids})", 3
+        )
+        assert sorted(row["event_id"] for row in rows) == sorted(event_ids)

@@ -3,9 +3,10 @@
     with Pipeline(PipelineSettings()) as pipeline:
         ... POST signed events to pipeline.ingest_url, query pipeline.bigquery ...
 
-The Pub/Sub wiring is the one Terraform deploys: the ingest topic, a push subscription
+The Pub/Sub wiring is the one Terraform deploys: the ingest topic, a subscription that pushes
 to `route` with a retry and dead-letter policy, and a dead-letter topic with a subscription
-that keeps dead letters for inspection.
+that keeps dead letters for inspection. The pushes are made by `PushRelay` (delivery "relay",
+the default) or by the emulator itself (delivery "emulator"); see tools/push_relay.py for why.
 """
 
 from __future__ import annotations
@@ -24,7 +25,9 @@ from google.cloud import bigquery, pubsub_v1
 from google.protobuf import duration_pb2
 
 from tools import bigquery_setup, emulators
-from tools.servers import FunctionServer, JwksServer
+from tools.push_relay import PushRelay
+from tools.servers import FunctionServer, JwksServer, free_port
+from tools.tcp_proxy import TcpProxy
 
 
 def _env_int(name: str, default: int) -> int:
@@ -47,12 +50,17 @@ class PipelineSettings:
     organization_id: str | None = None
     jwks: dict | None = None
     max_delivery_attempts: int = 10
-    route_threads: int = 32
+    route_threads: int = 64
+    delivery: str = field(default_factory=lambda: os.environ.get("PUSH_DELIVERY", "relay"))
     work_dir: Path | None = None
+    persistent_bigquery: bool = False  # keep BigQuery data on disk (restarts, --work-dir)
+    outage_proxies: bool = False  # put a TcpProxy in front of each emulator, to cut it off on demand
     extra_ingest_env: dict[str, str] = field(default_factory=dict)
     extra_route_env: dict[str, str] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
+        if self.delivery not in ("relay", "emulator"):
+            raise ValueError(f"delivery must be 'relay' or 'emulator', not {self.delivery!r}")
         if not self.signature_secret:
             self.signature_secret = secrets.token_urlsafe(32)
 
@@ -73,18 +81,18 @@ class Pipeline:
         s = settings
         self.pubsub = emulators.PubSubEmulator(s.pubsub_port, self.work_dir / "logs")
         self.bigquery_emulator = emulators.BigQueryEmulator(
-            s.bigquery_port,
-            self.work_dir / "logs",
-            self.work_dir / "bigquery",
-            s.project,
-            s.bigquery_grpc_port,
-        )
+            s.bigquery_port, self.work_dir / "logs", self.work_dir / "bigquery", s.project, s.bigquery_grpc_port,
+            persistent=s.persistent_bigquery or s.work_dir is not None,
+        )  # fmt: skip
         self.jwks_server = JwksServer(s.jwks) if s.jwks else None
         self.ingest: FunctionServer | None = None
         self.route: FunctionServer | None = None
         self.publisher: pubsub_v1.PublisherClient | None = None
         self.subscriber: pubsub_v1.SubscriberClient | None = None
         self.bigquery: bigquery.Client | None = None
+        self.relay: PushRelay | None = None
+        self.pubsub_proxy = TcpProxy(free_port(), s.pubsub_port) if s.outage_proxies else None
+        self.bigquery_proxy = TcpProxy(free_port(), s.bigquery_port) if s.outage_proxies else None
 
     # Names -------------------------------------------------------------------------------
     @property
@@ -102,6 +110,12 @@ class Pipeline:
     @property
     def dead_letter_subscription_path(self) -> str:
         return f"projects/{self.settings.project}/subscriptions/{self.settings.dead_letter_topic}-inspect"
+
+    @property
+    def route_push_endpoint(self) -> str:
+        """Where pushes go; functions-framework reads the topic from the path."""
+        assert self.route is not None
+        return f"{self.route.url}/{self.topic_path}"
 
     @property
     def ingest_url(self) -> str:
@@ -138,6 +152,9 @@ class Pipeline:
             client_options=ClientOptions(api_endpoint=self.bigquery_endpoint),
         )
         bigquery_setup.create_all(self.bigquery, s.project, s.dataset)
+        for proxy in (self.pubsub_proxy, self.bigquery_proxy):
+            if proxy is not None:
+                proxy.start()
         if self.jwks_server is not None:
             self.jwks_server.start()
         logs = self.work_dir / "logs"
@@ -149,8 +166,9 @@ class Pipeline:
 
     def ingest_env(self) -> dict[str, str]:
         s = self.settings
+        pubsub = self.pubsub_proxy or self.pubsub
         env = {
-            "PUBSUB_EMULATOR_HOST": self.pubsub.host,
+            "PUBSUB_EMULATOR_HOST": pubsub.host,
             "PUBSUB_TOPIC": self.topic_path,
             "DT_SIGNATURE_SECRET": s.signature_secret,
         }
@@ -166,7 +184,7 @@ class Pipeline:
         return {
             "PUBSUB_EMULATOR_HOST": self.pubsub.host,
             "BIGQUERY_DATASET": f"{s.project}.{s.dataset}",
-            "BIGQUERY_API_ENDPOINT": self.bigquery_endpoint,
+            "BIGQUERY_API_ENDPOINT": f"http://{(self.bigquery_proxy or self.bigquery_emulator).host}",
             "DEAD_LETTER_TOPIC": self.dead_letter_topic_path,
             "BIGQUERY_TIMEOUT_SECONDS": "10",
             "THREADS": str(s.route_threads),
@@ -181,11 +199,12 @@ class Pipeline:
         self.subscriber.create_subscription(
             name=self.dead_letter_subscription_path, topic=self.dead_letter_topic_path
         )
+        push = s.delivery == "emulator"
         self.subscriber.create_subscription(
             request={
                 "name": self.push_subscription_path,
                 "topic": self.topic_path,
-                "push_config": {"push_endpoint": f"{self.route.url}/{self.topic_path}"},
+                "push_config": {"push_endpoint": self.route_push_endpoint} if push else {},
                 "ack_deadline_seconds": 60,
                 "dead_letter_policy": {
                     "dead_letter_topic": self.dead_letter_topic_path,
@@ -197,8 +216,17 @@ class Pipeline:
                 },
             }
         )
+        if not push:
+            self.relay = PushRelay(
+                self.subscriber,
+                self.push_subscription_path,
+                self.route_push_endpoint,
+                max_in_flight=s.route_threads,
+            ).start()
 
     def stop(self) -> None:
+        if self.relay is not None:
+            self.relay.stop()
         for server in (self.ingest, self.route):
             if server is not None:
                 server.stop()
@@ -207,6 +235,9 @@ class Pipeline:
         for client in (self.subscriber,):
             if client is not None:
                 client.close()
+        for proxy in (self.pubsub_proxy, self.bigquery_proxy):
+            if proxy is not None:
+                proxy.stop()
         self.bigquery_emulator.stop()
         self.pubsub.stop()
         if self._own_dir:
