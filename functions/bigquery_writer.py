@@ -23,6 +23,17 @@ _MAX_ROWS_PER_INSERT = 500  # BigQuery's recommended maximum per insertAll reque
 _SENDERS = 2
 
 
+def bigquery_client(project: str, api_endpoint: str | None = None) -> bigquery.Client:
+    """A BigQuery client; anonymous when `api_endpoint` names an emulator."""
+    if not api_endpoint:
+        return bigquery.Client(project=project)
+    return bigquery.Client(
+        project=project,
+        credentials=AnonymousCredentials(),
+        client_options=ClientOptions(api_endpoint=api_endpoint),
+    )
+
+
 class BigQueryUnavailable(Exception):
     """BigQuery failed or was too slow: the message must be redelivered."""
 
@@ -41,15 +52,9 @@ class BatchWriter:
     def _get_client(self) -> bigquery.Client:
         with self._lock:
             if self._client is None:
-                endpoint = self._config.bigquery_api_endpoint
-                if endpoint:  # an emulator: no Google credentials
-                    self._client = bigquery.Client(
-                        project=self._config.bigquery_project,
-                        credentials=AnonymousCredentials(),
-                        client_options=ClientOptions(api_endpoint=endpoint),
-                    )
-                else:
-                    self._client = bigquery.Client(project=self._config.bigquery_project)
+                self._client = bigquery_client(
+                    self._config.bigquery_project, self._config.bigquery_api_endpoint
+                )
             return self._client
 
     def write(self, table: str, row: dict[str, Any], row_id: str) -> None:

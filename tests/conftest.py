@@ -7,9 +7,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from google.api_core.client_options import ClientOptions
-from google.auth.credentials import AnonymousCredentials
-from google.cloud import bigquery, pubsub_v1
+from google.cloud import pubsub_v1
 
 from tools import emulators
 from tools.dt_signing import AsymmetricSigner
@@ -43,31 +41,19 @@ def with_event(body: bytes, **event_fields: object) -> bytes:
 
 
 @pytest.fixture(scope="session")
-def emulator_ports() -> dict[str, int]:
-    return {"pubsub": free_port(), "bigquery": free_port(), "bigquery_grpc": free_port()}
+def pubsub_emulator(tmp_path_factory: pytest.TempPathFactory) -> Iterator[emulators.PubSubEmulator]:
+    """The Pub/Sub emulator alone, for the ingest tests (the pipeline fixture has its own)."""
+    with emulators.running(free_port(), bigquery=False, work_dir=tmp_path_factory.mktemp("emulators")) as (
+        pubsub,
+        _,
+    ):
+        yield pubsub
 
 
 @pytest.fixture(scope="session")
-def running_emulators(
-    tmp_path_factory: pytest.TempPathFactory, emulator_ports: dict[str, int]
-) -> Iterator[tuple[emulators.PubSubEmulator, emulators.BigQueryEmulator]]:
-    work_dir = tmp_path_factory.mktemp("emulators")
-    with emulators.running(
-        emulator_ports["pubsub"],
-        emulator_ports["bigquery"],
-        emulator_ports["bigquery_grpc"],
-        PROJECT,
-        work_dir,
-    ) as (pubsub, bq):
-        assert bq is not None
-        yield pubsub, bq
-
-
-@pytest.fixture(scope="session")
-def pubsub_host(running_emulators, monkeypatch_session) -> str:
-    host = running_emulators[0].host
-    monkeypatch_session.setenv("PUBSUB_EMULATOR_HOST", host)
-    return host
+def pubsub_host(pubsub_emulator: emulators.PubSubEmulator, monkeypatch_session: pytest.MonkeyPatch) -> str:
+    monkeypatch_session.setenv("PUBSUB_EMULATOR_HOST", pubsub_emulator.host)
+    return pubsub_emulator.host
 
 
 @pytest.fixture(scope="session")
@@ -87,15 +73,6 @@ def subscriber(pubsub_host: str) -> Iterator[pubsub_v1.SubscriberClient]:
     client = pubsub_v1.SubscriberClient()
     yield client
     client.close()
-
-
-@pytest.fixture(scope="session")
-def bigquery_client(running_emulators) -> bigquery.Client:
-    return bigquery.Client(
-        project=PROJECT,
-        credentials=AnonymousCredentials(),
-        client_options=ClientOptions(api_endpoint=f"http://{running_emulators[1].host}"),
-    )
 
 
 @pytest.fixture(scope="session")

@@ -7,11 +7,9 @@ import subprocess
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from google.api_core.client_options import ClientOptions
-from google.auth.credentials import AnonymousCredentials
-from google.cloud import bigquery
 
 from functions import catalogue, envelope
+from functions.bigquery_writer import bigquery_client
 from tests.conftest import ROOT
 from tools import emulators
 from tools.fleet import DEVICE_EVENTS, UNKNOWN_EVENT_TYPE, make_devices, plan
@@ -60,11 +58,7 @@ def test_run_demo_lands_every_accepted_event_once_and_says_so(tmp_path):
     )
     bq.start()
     try:
-        client = bigquery.Client(
-            project="local",
-            credentials=AnonymousCredentials(),
-            client_options=ClientOptions(api_endpoint=f"http://{bq.host}"),
-        )
+        client = bigquery_client("local", f"http://{bq.host}")
         sql = "SELECT event_type, COUNT(*) AS n FROM `local.dt.events` GROUP BY 1"
         counts = {row["event_type"]: row["n"] for row in client.query(sql).result()}
         assert counts == {name: landed for name, (_, _, landed) in printed.items() if name != "total"}

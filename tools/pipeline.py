@@ -19,11 +19,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from types import TracebackType
 
-from google.api_core.client_options import ClientOptions
-from google.auth.credentials import AnonymousCredentials
 from google.cloud import bigquery, pubsub_v1
 from google.protobuf import duration_pb2
 
+from functions.bigquery_writer import bigquery_client
 from tools import bigquery_setup, emulators
 from tools.push_relay import PushRelay
 from tools.servers import FunctionServer, JwksServer, free_port
@@ -146,11 +145,7 @@ class Pipeline:
         os.environ["PUBSUB_EMULATOR_HOST"] = self.pubsub.host
         self.publisher = pubsub_v1.PublisherClient()
         self.subscriber = pubsub_v1.SubscriberClient()
-        self.bigquery = bigquery.Client(
-            project=s.project,
-            credentials=AnonymousCredentials(),
-            client_options=ClientOptions(api_endpoint=self.bigquery_endpoint),
-        )
+        self.bigquery = bigquery_client(s.project, self.bigquery_endpoint)
         bigquery_setup.create_all(self.bigquery, s.project, s.dataset)
         for proxy in (self.pubsub_proxy, self.bigquery_proxy):
             if proxy is not None:

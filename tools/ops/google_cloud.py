@@ -13,8 +13,10 @@ from typing import Any
 
 from google.api_core import exceptions as google_exceptions
 from google.api_core.retry import Retry
-from google.cloud import bigquery, pubsub_v1
+from google.cloud import bigquery
 
+from functions.bigquery_writer import bigquery_client as make_bigquery_client
+from functions.bigquery_writer import pubsub_v1
 from tools.ops.errors import OpsError
 
 Message = tuple[bytes, dict[str, str]]
@@ -60,17 +62,8 @@ class ConfirmingPublisher:
 
 def bigquery_client(dataset: str, env: Mapping[str, str]) -> bigquery.Client:
     """A client for the dataset's project; anonymous when BIGQUERY_API_ENDPOINT names an emulator."""
-    project = dataset.rsplit(".", 1)[0]
-    endpoint = env.get("BIGQUERY_API_ENDPOINT", "").strip()
-    if not endpoint:
-        return bigquery.Client(project=project)
-    from google.api_core.client_options import ClientOptions
-    from google.auth.credentials import AnonymousCredentials
-
-    return bigquery.Client(
-        project=project,
-        credentials=AnonymousCredentials(),
-        client_options=ClientOptions(api_endpoint=endpoint),
+    return make_bigquery_client(
+        dataset.rsplit(".", 1)[0], env.get("BIGQUERY_API_ENDPOINT", "").strip() or None
     )
 
 

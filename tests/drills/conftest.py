@@ -1,0 +1,61 @@
+"""One pipeline for all the drills (its own emulators, outage proxies in front of them),
+warmed up with ~1,000 events before the first drill so its RSS can be compared afterwards."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+
+import pytest
+
+from tests.conftest import ORGANIZATION_ID, SECRET
+from tests.drills.helpers import fleet_bodies, send_burst
+from tools.dt_signing import AsymmetricSigner
+from tools.pipeline import Pipeline, PipelineSettings
+from tools.servers import free_port
+
+WARM_UP_EVENTS = 1_000
+
+
+@dataclass
+class Drill:
+    pipeline: Pipeline
+    signer: AsymmetricSigner
+    rss_after_warm_up: int = 0
+    dead_letters: list = field(default_factory=list)  # every dead letter drained so far
+
+
+def drill_settings(signer: AsymmetricSigner, **overrides: object) -> PipelineSettings:
+    values: dict = {
+        "ingest_port": free_port(),
+        "route_port": free_port(),
+        "pubsub_port": free_port(),
+        "bigquery_port": free_port(),
+        "bigquery_grpc_port": free_port(),
+        "signature_secret": SECRET,
+        "organization_id": ORGANIZATION_ID,
+        "jwks": signer.jwks(),
+        "outage_proxies": True,
+        "max_delivery_attempts": 30,
+        "extra_ingest_env": {"PUBLISH_TIMEOUT_SECONDS": "2"},
+        "extra_route_env": {"BIGQUERY_TIMEOUT_SECONDS": "3"},
+    }
+    return PipelineSettings(**(values | overrides))
+
+
+@pytest.fixture(scope="package")
+def drill(signer: AsymmetricSigner) -> Iterator[Drill]:
+    """Pipeline.start() points PUBSUB_EMULATOR_HOST at its own emulator; put it back after."""
+    saved = os.environ.get("PUBSUB_EMULATOR_HOST")
+    try:
+        with Pipeline(drill_settings(signer)) as pipeline:
+            warm = send_burst(pipeline.ingest_url, fleet_bodies(WARM_UP_EVENTS, "drillwarmup", 1), SECRET, signer)
+            assert warm.accepted and not warm.refused, warm
+            assert pipeline.ingest is not None
+            yield Drill(pipeline, signer, pipeline.ingest.rss_bytes())
+    finally:
+        if saved is None:
+            os.environ.pop("PUBSUB_EMULATOR_HOST", None)
+        else:
+            os.environ["PUBSUB_EMULATOR_HOST"] = saved
