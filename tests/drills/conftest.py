@@ -50,7 +50,9 @@ def drill(signer: AsymmetricSigner) -> Iterator[Drill]:
     saved = os.environ.get("PUBSUB_EMULATOR_HOST")
     try:
         with Pipeline(drill_settings(signer)) as pipeline:
-            warm = send_burst(pipeline.ingest_url, fleet_bodies(WARM_UP_EVENTS, "drillwarmup", 1), SECRET, signer)
+            warm = send_burst(
+                pipeline.ingest_url, fleet_bodies(WARM_UP_EVENTS, "drillwarmup", 1), SECRET, signer
+            )
             assert warm.accepted and not warm.refused, warm
             assert pipeline.ingest is not None
             yield Drill(pipeline, signer, pipeline.ingest.rss_bytes())

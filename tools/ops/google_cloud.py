@@ -13,10 +13,9 @@ from typing import Any
 
 from google.api_core import exceptions as google_exceptions
 from google.api_core.retry import Retry
-from google.cloud import bigquery
+from google.cloud import bigquery, pubsub_v1
 
 from functions.bigquery_writer import bigquery_client as make_bigquery_client
-from functions.bigquery_writer import pubsub_v1
 from tools.ops.errors import OpsError
 
 Message = tuple[bytes, dict[str, str]]
