@@ -1,5 +1,5 @@
 """One pipeline for all the drills (its own emulators, outage proxies in front of them),
-warmed up with ~1,000 events before the first drill so its RSS can be compared afterwards."""
+warmed up with ~1,000 requests (500 events, 500 forged) before the first drill so its RSS can be compared afterwards."""
 
 from __future__ import annotations
 
@@ -16,6 +16,8 @@ from tools.pipeline import Pipeline, PipelineSettings
 from tools.servers import free_port
 
 WARM_UP_EVENTS = 1_000
+# The DT signing key of the drills (the JWKS the drill pipeline serves).
+SIGNER = AsymmetricSigner(organization_id=ORGANIZATION_ID)
 
 
 @dataclass
@@ -24,6 +26,7 @@ class Drill:
     signer: AsymmetricSigner
     rss_after_warm_up: int = 0
     dead_letters: list = field(default_factory=list)  # every dead letter drained so far
+    state: dict = field(default_factory=dict)  # what a drill leaves for a later test
 
 
 def drill_settings(signer: AsymmetricSigner, **overrides: object) -> PipelineSettings:
@@ -45,15 +48,17 @@ def drill_settings(signer: AsymmetricSigner, **overrides: object) -> PipelineSet
 
 
 @pytest.fixture(scope="package")
-def drill(signer: AsymmetricSigner) -> Iterator[Drill]:
+def drill() -> Iterator[Drill]:
     """Pipeline.start() points PUBSUB_EMULATOR_HOST at its own emulator; put it back after."""
+    signer = SIGNER
     saved = os.environ.get("PUBSUB_EMULATOR_HOST")
     try:
         with Pipeline(drill_settings(signer)) as pipeline:
-            warm = send_burst(
-                pipeline.ingest_url, fleet_bodies(WARM_UP_EVENTS, "drillwarmup", 1), SECRET, signer
-            )
-            assert warm.accepted and not warm.refused, warm
+            bodies = fleet_bodies(WARM_UP_EVENTS // 2, "drillwarmup", 1)[: WARM_UP_EVENTS // 2]
+            warm = send_burst(pipeline.ingest_url, bodies, SECRET, signer)
+            assert len(warm.accepted) == len(bodies), warm
+            forged = send_burst(pipeline.ingest_url, bodies, "not-the-secret", None)  # refused: 401
+            assert set(forged.refused.values()) == {401}, forged.refused
             assert pipeline.ingest is not None
             yield Drill(pipeline, signer, pipeline.ingest.rss_bytes())
     finally:

@@ -1,7 +1,8 @@
-"""Drill 1: Pub/Sub cut off from `ingest` in the middle of a 10,000-event burst.
+"""Drill 1 (sending): Pub/Sub cut off from `ingest` in the middle of a 10,000-event burst.
 
-Invariant: every event answered 2xx is in BigQuery exactly once (deduplicating views);
-the events answered 503 were accepted on DT's retry; nothing is lost.
+The events land while the hostile-input drill runs; test_3_ingest_outage_landed.py checks
+the invariant: every event answered 2xx is in BigQuery exactly once (deduplicating views),
+the events answered 503 were accepted on DT's retry, nothing is lost.
 """
 
 from __future__ import annotations
@@ -12,15 +13,7 @@ import time
 import pytest
 
 from tests.conftest import SECRET
-from tests.drills.helpers import (
-    Burst,
-    count_in_bigquery,
-    drain_dead_letters,
-    fleet_bodies,
-    send_burst,
-    summary,
-    wait_for_count,
-)
+from tests.drills.helpers import Burst, fleet_bodies, send_burst
 
 PROJECT = "drillingestoutage"
 EVENTS = 10_000
@@ -28,7 +21,7 @@ OUTAGE_SECONDS = 4.0
 
 
 @pytest.mark.drill
-def test_pubsub_outage_during_a_burst_loses_nothing_and_duplicates_nothing(drill, capsys):
+def test_a_burst_with_a_pubsub_outage_is_accepted_in_full_on_retry(drill):
     pipeline = drill.pipeline
     bodies = fleet_bodies(EVENTS, PROJECT, seed=11)
     assert len(bodies) >= EVENTS
@@ -55,38 +48,9 @@ def test_pubsub_outage_during_a_burst_loses_nothing_and_duplicates_nothing(drill
         controller.join(timeout=30)
         if not restored.is_set():
             pipeline.pubsub_proxy.start()
-
-    started = time.monotonic()
-    rows, distinct = wait_for_count(pipeline, PROJECT, len(burst.accepted), timeout=150)
-    landing = time.monotonic() - started
-    time.sleep(2)  # anything still in flight (a redelivered duplicate) would show now
-    rows, distinct = count_in_bigquery(pipeline, PROJECT)
-    landed = {row["event_id"] for row in pipeline.query(
-        f"SELECT event_id FROM {{dataset}}.events WHERE project_id = '{PROJECT}'"
-    )}  # fmt: skip
-    ours = {letter.attributes.get("eventId") for letter in drain_dead_letters(pipeline)}
-    drill.dead_letters += list(ours)
-    dead = len(ours & burst.accepted)
-    lost = len(burst.accepted - landed) + len(burst.given_up) + len(burst.refused)
-    summary(
-        capsys,
-        "ingest outage",
-        sent=len(bodies),
-        requests=burst.requests,
-        **{"2xx": burst.ok, "5xx": burst.server_errors},
-        no_answer=burst.no_answer,
-        retried=burst.retried_events,
-        in_BigQuery=distinct,
-        dead_lettered=dead,
-        lost=lost,
-        send_s=round(burst.seconds, 1),
-        landed_after_s=round(landing, 1),
-    )
+    drill.state["ingest outage"] = (bodies, burst, time.monotonic())
     assert burst.server_errors + burst.no_answer > 0, "the outage caused no failure: the drill proved nothing"
     assert burst.retried_events > 0
     assert not burst.refused, f"events refused with 4xx: {list(burst.refused.items())[:5]}"
     assert not burst.given_up, f"{len(burst.given_up)} events never accepted within the time bound"
     assert len(burst.accepted) == len(bodies)
-    assert landed == burst.accepted
-    assert rows == distinct == len(burst.accepted), "an event is in the views more than once"
-    assert dead == 0 and lost == 0
