@@ -90,6 +90,7 @@ class Pipeline:
         self.subscriber: pubsub_v1.SubscriberClient | None = None
         self.bigquery: bigquery.Client | None = None
         self.relay: PushRelay | None = None
+        self._previous_emulator_host: str | None = None
         self.pubsub_proxy = TcpProxy(free_port(), s.pubsub_port) if s.outage_proxies else None
         self.bigquery_proxy = TcpProxy(free_port(), s.bigquery_port) if s.outage_proxies else None
 
@@ -142,6 +143,8 @@ class Pipeline:
         s = self.settings
         self.pubsub.start()
         self.bigquery_emulator.start()
+        # The client libraries read the emulator's address from the environment; put it back in stop().
+        self._previous_emulator_host = os.environ.get("PUBSUB_EMULATOR_HOST")
         os.environ["PUBSUB_EMULATOR_HOST"] = self.pubsub.host
         self.publisher = pubsub_v1.PublisherClient()
         self.subscriber = pubsub_v1.SubscriberClient()
@@ -235,6 +238,10 @@ class Pipeline:
                 proxy.stop()
         self.bigquery_emulator.stop()
         self.pubsub.stop()
+        if self._previous_emulator_host is None:
+            os.environ.pop("PUBSUB_EMULATOR_HOST", None)
+        else:
+            os.environ["PUBSUB_EMULATOR_HOST"] = self._previous_emulator_host
         if self._own_dir:
             shutil.rmtree(self.work_dir, ignore_errors=True)
 
