@@ -3,7 +3,6 @@ warmed up with ~1,000 requests (500 events, 500 forged) before the first drill s
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
@@ -49,20 +48,13 @@ def drill_settings(signer: AsymmetricSigner, **overrides: object) -> PipelineSet
 
 @pytest.fixture(scope="package")
 def drill() -> Iterator[Drill]:
-    """Pipeline.start() points PUBSUB_EMULATOR_HOST at its own emulator; put it back after."""
+    """The drills' own pipeline, warmed up, with the ingest's memory after warm-up."""
     signer = SIGNER
-    saved = os.environ.get("PUBSUB_EMULATOR_HOST")
-    try:
-        with Pipeline(drill_settings(signer)) as pipeline:
-            bodies = fleet_bodies(WARM_UP_EVENTS // 2, "drillwarmup", 1)[: WARM_UP_EVENTS // 2]
-            warm = send_burst(pipeline.ingest_url, bodies, SECRET, signer)
-            assert len(warm.accepted) == len(bodies), warm
-            forged = send_burst(pipeline.ingest_url, bodies, "not-the-secret", None)  # refused: 401
-            assert set(forged.refused.values()) == {401}, forged.refused
-            assert pipeline.ingest is not None
-            yield Drill(pipeline, signer, pipeline.ingest.rss_bytes())
-    finally:
-        if saved is None:
-            os.environ.pop("PUBSUB_EMULATOR_HOST", None)
-        else:
-            os.environ["PUBSUB_EMULATOR_HOST"] = saved
+    with Pipeline(drill_settings(signer)) as pipeline:
+        bodies = fleet_bodies(WARM_UP_EVENTS // 2, "drillwarmup", 1)[: WARM_UP_EVENTS // 2]
+        warm = send_burst(pipeline.ingest_url, bodies, SECRET, signer)
+        assert len(warm.accepted) == len(bodies), warm
+        forged = send_burst(pipeline.ingest_url, bodies, "not-the-secret", None)  # refused: 401
+        assert set(forged.refused.values()) == {401}, forged.refused
+        assert pipeline.ingest is not None
+        yield Drill(pipeline, signer, pipeline.ingest.rss_bytes())
