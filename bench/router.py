@@ -16,7 +16,7 @@ import time
 from datetime import UTC, datetime, timedelta
 
 from functions import envelope
-from tools.fleet import Sender, make_devices, plan
+from tools.fleet import PlannedEvent, Sender, make_devices, plan
 from tools.pipeline import Pipeline, PipelineSettings
 from tools.servers import free_port
 
@@ -70,7 +70,7 @@ def main() -> None:
         bodies = _events(EVENTS, seed=2)
         sender = Sender(pipeline.ingest_url, settings.signature_secret, None, concurrency=32)
         started = time.monotonic()
-        report = sender.send_all([_planned(body) for body in bodies])
+        report = sender.send_all([PlannedEvent(envelope.parse(body).event_type, body) for body in bodies])
         landed += sum(report.accepted.values())
         end_to_end_rate = len(bodies) / (_wait_for(pipeline, landed) - started)
 
@@ -104,9 +104,3 @@ def main() -> None:
     print(
         f"  answer -> row written at {LATENCY_RATE:g}/s: p50 {p50:.0f} ms, p99 {p99:.0f} ms ({len(delays)} events)"
     )
-
-
-def _planned(body: bytes):
-    from tools.fleet import PlannedEvent
-
-    return PlannedEvent(envelope.parse(body).event_type, body)

@@ -16,8 +16,12 @@ from functions.errors import ConfigError
 DT_ISSUER = "https://identity.disruptive-technologies.com/data-connector"
 DT_OIDC_DISCOVERY_URL = DT_ISSUER + "/.well-known/openid-configuration"
 
-_TOPIC = re.compile(r"^projects/[a-z][a-z0-9.:-]{0,62}/topics/[A-Za-z][A-Za-z0-9._~+%-]{2,254}$")
-_DATASET = re.compile(r"^[a-z][a-z0-9.:-]{0,62}\.[A-Za-z0-9_]{1,1024}$")
+# Google resource names, as the functions and the operations tool accept them.
+TOPIC_PATTERN = re.compile(r"^projects/[a-z][a-z0-9.:-]{0,62}/topics/[A-Za-z][A-Za-z0-9._~+%-]{2,254}$")
+SUBSCRIPTION_PATTERN = re.compile(
+    r"^projects/[a-z][a-z0-9.:-]{0,62}/subscriptions/[A-Za-z][A-Za-z0-9._~+%-]{2,254}$"
+)
+DATASET_PATTERN = re.compile(r"^[a-z][a-z0-9.:-]{0,62}\.[A-Za-z0-9_]{1,1024}$")
 _URL = re.compile(r"^https?://\S+$")
 
 
@@ -82,7 +86,9 @@ class IngestConfig:
                 "signature secret) and/or DT_ORGANIZATION_ID (for DT-Asymmetric-Signature)"
             )
         return cls(
-            pubsub_topic=_required(env, "PUBSUB_TOPIC", _TOPIC, "projects/my-project/topics/dt-events"),
+            pubsub_topic=_required(
+                env, "PUBSUB_TOPIC", TOPIC_PATTERN, "projects/my-project/topics/dt-events"
+            ),
             signature_secrets=secrets,
             organization_id=organization_id,
             jwks_url=_optional_url(env, "DT_JWKS_URL", None),
@@ -109,14 +115,14 @@ class RouterConfig:
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> RouterConfig:
         env = os.environ if env is None else env
-        dataset = _required(env, "BIGQUERY_DATASET", _DATASET, "my-project.dt")
+        dataset = _required(env, "BIGQUERY_DATASET", DATASET_PATTERN, "my-project.dt")
         project, dataset_id = dataset.rsplit(".", 1)
         return cls(
             bigquery_project=project,
             bigquery_dataset=dataset_id,
             bigquery_api_endpoint=_optional_url(env, "BIGQUERY_API_ENDPOINT", None),
             dead_letter_topic=_required(
-                env, "DEAD_LETTER_TOPIC", _TOPIC, "projects/my-project/topics/dt-events-dead-letter"
+                env, "DEAD_LETTER_TOPIC", TOPIC_PATTERN, "projects/my-project/topics/dt-events-dead-letter"
             ),
             bigquery_timeout_seconds=_number(env, "BIGQUERY_TIMEOUT_SECONDS", 30.0, 1.0, 540.0),
             log_level=env.get("LOG_LEVEL", "INFO"),

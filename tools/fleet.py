@@ -18,7 +18,7 @@ import sys
 import threading
 import time
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -29,6 +29,7 @@ import requests
 
 from functions import catalogue
 from tools.dt_signing import AsymmetricSigner, headers_for, new_xid
+from tools.ops.output import format_table
 
 # What each DT device type sends (first: its main event type).
 DEVICE_EVENTS: dict[str, list[str]] = {
@@ -415,29 +416,6 @@ class ProgressBar:
         sys.stderr.flush()
 
 
-def iter_report_rows(report: Report, landed: dict[str, int] | None = None) -> Iterator[list[str]]:
-    types = sorted(set(report.sent) | set(landed or {}))
-    for event_type in types:
-        row = [event_type, str(report.sent[event_type]), str(report.accepted[event_type])]
-        if landed is not None:
-            row.append(str(landed.get(event_type, 0)))
-        yield row
-
-
-def table(headers: list[str], rows: list[list[str]]) -> str:
-    """A plain aligned text table."""
-    widths = [max(len(str(cell)) for cell in column) for column in zip(headers, *rows, strict=False)]
-    line = "  ".join("-" * width for width in widths)
-
-    def fmt(cells: list[str]) -> str:
-        return "  ".join(
-            str(cell).rjust(width) if i else str(cell).ljust(width)
-            for i, (cell, width) in enumerate(zip(cells, widths, strict=True))
-        )
-
-    return "\n".join([fmt(headers), line, *(fmt(row) for row in rows)])
-
-
 def run_fleet(
     url: str,
     secret: str | None,
@@ -470,7 +448,11 @@ def _main_run(args: argparse.Namespace) -> int:
         args.seed,
         progress=True if args.progress else None,
     )
-    print(table(["event type", "sent", "accepted"], list(iter_report_rows(report))))
+    rows = [
+        [event_type, report.sent[event_type], report.accepted[event_type]]
+        for event_type in sorted(report.sent)
+    ]
+    print(format_table(["event type", "sent", "accepted"], rows))
     print(
         f"\n{sum(report.accepted.values())} of {sum(report.sent.values())} accepted in {report.seconds:.1f} s;"
         f" {report.duplicates} redelivered duplicate(s), {report.retries} retries"

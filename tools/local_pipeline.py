@@ -20,7 +20,8 @@ from typing import Any
 
 from functions import catalogue
 from tools.dt_signing import AsymmetricSigner
-from tools.fleet import Report, run_fleet, table
+from tools.fleet import Report, run_fleet
+from tools.ops.output import format_table
 from tools.pipeline import Pipeline, PipelineSettings
 
 LOCAL_ORGANIZATION_ID = "local-organization"
@@ -67,12 +68,7 @@ def print_summary(pipeline: Pipeline, report: Report, landed: dict[str, int]) ->
         )
     total = ["total", sum(report.sent.values()), sum(report.accepted.values()), sum(landed.values())]
     print("\nEvents per type (landed = rows in the deduplicated views):\n")
-    print(
-        table(
-            ["event type", "sent", "accepted", "landed"],
-            [*[[str(c) for c in r] for r in rows], [str(c) for c in total]],
-        )
-    )
+    print(format_table(["event type", "sent", "accepted", "landed"], [*rows, total]))
     duplicate_table = catalogue.table_for(report.duplicate_type or "touch")
     where = f"WHERE event_id = '{report.duplicate_id}'"
     [log] = pipeline.query(f"SELECT COUNT(*) AS n FROM {{dataset}}.{duplicate_table.log_table} {where}")  # noqa: S608
@@ -109,7 +105,7 @@ def print_examples(pipeline: Pipeline) -> None:
         rows = pipeline.query(sql)
         print(f"\n{title}:\n")
         if rows:
-            print(table(list(rows[0]), [[str(value) for value in row.values()] for row in rows]))
+            print(format_table(list(rows[0]), [list(row.values()) for row in rows]))
 
 
 def print_next_steps(pipeline: Pipeline) -> None:

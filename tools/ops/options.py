@@ -10,6 +10,7 @@ from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
 
 from functions import timestamps
+from functions.config import DATASET_PATTERN, SUBSCRIPTION_PATTERN, TOPIC_PATTERN
 from tools.ops.errors import UsageError
 
 _DURATION = re.compile(r"^(\d+(?:\.\d+)?)\s*([smhdw])$")
@@ -18,11 +19,6 @@ _DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 _DT_ID = re.compile(r"^[A-Za-z0-9_-]{1,128}$")
 _PROJECT_NAME = re.compile(r"^projects/([A-Za-z0-9_-]{1,128})$")
 _CONNECTOR_NAME = re.compile(r"^projects/([A-Za-z0-9_-]{1,128})/dataconnectors/([A-Za-z0-9_-]{1,128})$")
-_TOPIC = re.compile(r"^projects/[a-z][a-z0-9.:-]{0,62}/topics/[A-Za-z][A-Za-z0-9._~+%-]{2,254}$")
-_SUBSCRIPTION = re.compile(
-    r"^projects/[a-z][a-z0-9.:-]{0,62}/subscriptions/[A-Za-z][A-Za-z0-9._~+%-]{2,254}$"
-)
-_DATASET = re.compile(r"^[a-z][a-z0-9.:-]{0,62}\.[A-Za-z0-9_]{1,1024}$")
 
 
 def duration(text: str) -> timedelta:
@@ -101,7 +97,7 @@ def topic(value: str | None, env: Mapping[str, str], option: str = "--topic") ->
     text = _setting(value, env, "PUBSUB_TOPIC")
     if not text:
         raise UsageError(f"no Pub/Sub topic: pass {option} projects/<p>/topics/<t> or set PUBSUB_TOPIC")
-    if not _TOPIC.match(text):
+    if not TOPIC_PATTERN.match(text):
         raise UsageError(f"{text!r} is not a Pub/Sub topic; expected projects/<p>/topics/<t>")
     return text
 
@@ -113,7 +109,7 @@ def subscription(value: str | None, env: Mapping[str, str]) -> str:
             "no subscription: pass --subscription projects/<p>/subscriptions/<s> "
             "or set DEAD_LETTER_SUBSCRIPTION"
         )
-    if not _SUBSCRIPTION.match(text):
+    if not SUBSCRIPTION_PATTERN.match(text):
         raise UsageError(f"{text!r} is not a Pub/Sub subscription; expected projects/<p>/subscriptions/<s>")
     return text
 
@@ -126,7 +122,7 @@ def dataset(value: str | None, env: Mapping[str, str], required: bool) -> str | 
                 "no BigQuery dataset: pass --dataset <project>.<dataset> or set BIGQUERY_DATASET"
             )
         return None
-    if not _DATASET.match(text):
+    if not DATASET_PATTERN.match(text):
         raise UsageError(
             f"{text!r} is not a BigQuery dataset; expected <project>.<dataset>, e.g. my-project.dt"
         )

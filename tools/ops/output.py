@@ -11,8 +11,12 @@ from typing import Any, TextIO
 
 
 def table(headers: Sequence[str], rows: Sequence[Sequence[Any]], stream: TextIO | None = None) -> None:
+    """Print `format_table(headers, rows)`."""
+    print(format_table(headers, rows), file=stream or sys.stdout)
+
+
+def format_table(headers: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:
     """A plain, aligned text table (numbers right-aligned)."""
-    stream = stream or sys.stdout
     cells = [[_cell(value) for value in row] for row in rows]
     widths = [max(len(str(header)), *(len(row[i]) for row in cells)) for i, header in enumerate(headers)]
     numeric = [
@@ -25,9 +29,7 @@ def table(headers: Sequence[str], rows: Sequence[Sequence[Any]], stream: TextIO 
             for value, width, right in zip(values, widths, numeric, strict=True)
         ).rstrip()
 
-    print(line(list(headers)), file=stream)
-    for row in cells:
-        print(line(row), file=stream)
+    return "\n".join([line(list(headers)), *(line(row) for row in cells)])
 
 
 def _is_number(value: Any) -> bool:
