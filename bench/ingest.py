@@ -23,9 +23,9 @@ from pathlib import Path
 
 from google.cloud import pubsub_v1
 
-from tools import emulators
-from tools.dt_signing import headers_for
-from tools.servers import FunctionServer, free_port
+from local import emulators
+from local.dt_signing import headers_for
+from local.servers import FunctionServer, free_port
 
 ROOT = Path(__file__).resolve().parent.parent
 BODY = (ROOT / "tests" / "data" / "events" / "temperature.json").read_bytes().strip()

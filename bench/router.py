@@ -16,9 +16,9 @@ import time
 from datetime import UTC, datetime, timedelta
 
 from functions import envelope
-from tools.fleet import PlannedEvent, Sender, make_devices, plan
-from tools.pipeline import Pipeline, PipelineSettings
-from tools.servers import free_port
+from local.fleet import PlannedEvent, Sender, make_devices, plan
+from local.pipeline import Pipeline, PipelineSettings
+from local.servers import free_port
 
 EVENTS = int(os.environ.get("BENCH_EVENTS", "3000"))
 LATENCY_EVENTS = int(os.environ.get("BENCH_LATENCY_EVENTS", "300"))

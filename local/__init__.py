@@ -1,4 +1,5 @@
-"""Developer and operator tools: emulators, the local pipeline, the sensor fleet, the ops CLI.
+"""Developer tooling, never deployed: emulators, the local pipeline, push relay, the sensor fleet.
 
-Not deployed: the Cloud Functions archive holds only main.py, requirements.txt and functions/.
+Not deployed and not used by operators: the Cloud Functions archive holds only main.py,
+requirements.txt and functions/; the operator CLI lives in ops/.
 """

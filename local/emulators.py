@@ -3,7 +3,7 @@
 Used by the tests, the local pipeline and the benchmarks. Each emulator is a child process
 on a configurable port, polled until it answers, and stopped (with its children) on exit.
 
-    python -m tools.emulators            # run both until Ctrl-C
+    python -m local.emulators            # run both until Ctrl-C
 """
 
 from __future__ import annotations

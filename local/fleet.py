@@ -1,7 +1,7 @@
 """A simulated fleet of DT sensors that sends signed events over HTTP, as DT's connector does.
 
-    python -m tools.fleet run  --url URL --secret S [--devices 2 --events 20 --period-hours 24 --rate 0]
-    python -m tools.fleet send --url URL --secret S [--file body.json | --type temperature]
+    python -m local.fleet run  --url URL --secret S [--devices 2 --events 20 --period-hours 24 --rate 0]
+    python -m local.fleet send --url URL --secret S [--file body.json | --type temperature]
 
 Devices of every DT device type, with labels, send plausible events of all DT event types
 over a simulated period ending now, signed like DT signs them. Now and then they also do
@@ -28,8 +28,8 @@ from typing import Any
 import requests
 
 from functions import catalogue
-from tools.dt_signing import AsymmetricSigner, headers_for, new_xid
-from tools.ops.output import format_table
+from local.dt_signing import AsymmetricSigner, headers_for, new_xid
+from ops.output import format_table
 
 # What each DT device type sends (first: its main event type).
 DEVICE_EVENTS: dict[str, list[str]] = {

@@ -19,10 +19,10 @@ from pathlib import Path
 from typing import Any
 
 from functions import catalogue
-from tools.dt_signing import AsymmetricSigner
-from tools.fleet import Report, run_fleet
-from tools.ops.output import format_table
-from tools.pipeline import Pipeline, PipelineSettings
+from local.dt_signing import AsymmetricSigner
+from local.fleet import Report, run_fleet
+from local.pipeline import Pipeline, PipelineSettings
+from ops.output import format_table
 
 LOCAL_ORGANIZATION_ID = "local-organization"
 

@@ -6,7 +6,7 @@
 The Pub/Sub wiring is the one Terraform deploys: the ingest topic, a subscription that pushes
 to `route` with a retry and dead-letter policy, and a dead-letter topic with a subscription
 that keeps dead letters for inspection. The pushes are made by `PushRelay` (delivery "relay",
-the default) or by the emulator itself (delivery "emulator"); see tools/push_relay.py for why.
+the default) or by the emulator itself (delivery "emulator"); see local/push_relay.py for why.
 """
 
 from __future__ import annotations
@@ -23,10 +23,10 @@ from google.cloud import bigquery, pubsub_v1
 from google.protobuf import duration_pb2
 
 from functions.bigquery_writer import bigquery_client
-from tools import bigquery_setup, emulators
-from tools.push_relay import PushRelay
-from tools.servers import FunctionServer, JwksServer, free_port
-from tools.tcp_proxy import TcpProxy
+from local import bigquery_setup, emulators
+from local.push_relay import PushRelay
+from local.servers import FunctionServer, JwksServer, free_port
+from local.tcp_proxy import TcpProxy
 
 
 def _env_int(name: str, default: int) -> int:

@@ -17,7 +17,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
-from tools.emulators import ROOT, port_is_free
+from local.emulators import ROOT, port_is_free
 
 FUNCTIONS_FRAMEWORK = ROOT / ".venv" / "bin" / "functions-framework"
 

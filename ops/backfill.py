@@ -26,10 +26,10 @@ from typing import Any
 from functions import envelope, timestamps
 from functions.catalogue import to_camel_case, to_snake_case
 from functions.errors import InvalidBody
-from tools.dt_api import DtApi, DtApiError, Page, to_rfc3339
-from tools.ops import output
-from tools.ops.errors import OpsError, UsageError
-from tools.ops.google_cloud import ConfirmingPublisher, Message
+from ops import output
+from ops.dt_api import DtApi, DtApiError, Page, to_rfc3339
+from ops.errors import OpsError, UsageError
+from ops.google_cloud import ConfirmingPublisher, Message
 
 STATE_DIR = Path(__file__).resolve().parents[2] / ".cache" / "backfill"
 STATE_VERSION = 1

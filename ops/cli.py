@@ -1,4 +1,4 @@
-"""The command line of `./run ops` (`python -m tools.ops`): one entry point, one subcommand per task."""
+"""The command line of `./run ops` (`python -m ops`): one entry point, one subcommand per task."""
 
 from __future__ import annotations
 
@@ -9,9 +9,9 @@ import sys
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from tools.dt_api import DtApi, DtApiError, MissingCredentials, RetryPolicy
-from tools.ops import options, output
-from tools.ops.errors import FAILED, OK, UNHEALTHY, USAGE, OpsError, UsageError
+from ops import options, output
+from ops.dt_api import DtApi, DtApiError, MissingCredentials, RetryPolicy
+from ops.errors import FAILED, OK, UNHEALTHY, USAGE, OpsError, UsageError
 
 EXIT_CODES = """\
 exit codes:
@@ -236,8 +236,8 @@ def dt_api(args: argparse.Namespace, env: Mapping[str, str]) -> DtApi:
 def run_backfill(args: argparse.Namespace, env: Mapping[str, str]) -> int:
     from pathlib import Path
 
-    from tools.ops.backfill import Backfill, BackfillRequest
-    from tools.ops.google_cloud import ConfirmingPublisher, bigquery_client, present_event_ids
+    from ops.backfill import Backfill, BackfillRequest
+    from ops.google_cloud import ConfirmingPublisher, bigquery_client, present_event_ids
 
     start, end = options.window(args.since, args.until)
     if args.page_size is not None and args.page_size < 1:
@@ -285,7 +285,7 @@ def run_backfill(args: argparse.Namespace, env: Mapping[str, str]) -> int:
 
 
 def run_health(args: argparse.Namespace, env: Mapping[str, str]) -> int:
-    from tools.ops.connectors import HealthRequest, check_health, print_health
+    from ops.connectors import HealthRequest, check_health, print_health
 
     project = options.dt_project(args.project)
     dataset = None if args.no_bigquery else options.dataset(args.dataset, env, required=False)
@@ -301,7 +301,7 @@ def run_health(args: argparse.Namespace, env: Mapping[str, str]) -> int:
     )
     newest = None
     if dataset is not None:
-        from tools.ops.google_cloud import bigquery_client, newest_rows
+        from ops.google_cloud import bigquery_client, newest_rows
 
         newest = functools.partial(newest_rows, bigquery_client(dataset, env), dataset)
     report = check_health(dt_api(args, env), request, newest)
@@ -313,7 +313,7 @@ def run_health(args: argparse.Namespace, env: Mapping[str, str]) -> int:
 
 
 def run_sync(args: argparse.Namespace, env: Mapping[str, str]) -> int:
-    from tools.ops.connectors import sync
+    from ops.connectors import sync
 
     project = options.dt_project(args.project)
     result = sync(dt_api(args, env), project, options.dt_connector(args.connector, project))
@@ -328,7 +328,7 @@ def run_sync(args: argparse.Namespace, env: Mapping[str, str]) -> int:
 
 
 def run_enable(args: argparse.Namespace, env: Mapping[str, str]) -> int:
-    from tools.ops.connectors import enable
+    from ops.connectors import enable
 
     project = options.dt_project(args.project)
     result = enable(dt_api(args, env), project, options.dt_connector(args.connector, project))
@@ -349,8 +349,8 @@ def run_enable(args: argparse.Namespace, env: Mapping[str, str]) -> int:
 def run_replay(args: argparse.Namespace, env: Mapping[str, str]) -> int:
     from google.cloud import pubsub_v1
 
-    from tools.ops.dead_letters import Replay
-    from tools.ops.google_cloud import ConfirmingPublisher
+    from ops.dead_letters import Replay
+    from ops.google_cloud import ConfirmingPublisher
 
     subscription = options.subscription(args.subscription, env)
     if args.max is not None and args.max < 1:

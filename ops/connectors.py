@@ -8,9 +8,9 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from tools.dt_api import DtApi
-from tools.ops import output
-from tools.ops.errors import OpsError
+from ops import output
+from ops.dt_api import DtApi
+from ops.errors import OpsError
 
 _SECONDS = re.compile(r"^(\d+(?:\.\d+)?)s$")
 

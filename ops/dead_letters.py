@@ -18,9 +18,9 @@ from google.api_core import exceptions as google_exceptions
 from google.cloud import pubsub_v1
 
 from functions import timestamps
-from tools.ops import output
-from tools.ops.errors import OpsError
-from tools.ops.google_cloud import ConfirmingPublisher
+from ops import output
+from ops.errors import OpsError
+from ops.google_cloud import ConfirmingPublisher
 
 SOURCE = "replay"
 _ROUTER_ATTRIBUTES = ("originalMessageId",)

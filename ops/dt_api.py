@@ -4,7 +4,7 @@ Why not the `disruptive` package: its retries give up on a 429 without `Retry-Af
 `Retry-After` only as whole seconds, never retry a 502, and wait at most 0 + 1 + 4 s; its
 `paginated_get` collects every page before returning, so a backfill could neither save its
 place after each page nor resume from a page token; and it is configured through module-wide
-globals. This client does only what `tools.ops` needs, with the same endpoints and the same
+globals. This client does only what `ops` needs, with the same endpoints and the same
 token exchange (a JWT signed with the key secret, traded for an access token).
 
 Settings from the environment, as DT's Terraform provider reads them: `DT_API_KEY_ID`,

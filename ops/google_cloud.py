@@ -16,7 +16,7 @@ from google.api_core.retry import Retry
 from google.cloud import bigquery, pubsub_v1
 
 from functions.bigquery_writer import bigquery_client as make_bigquery_client
-from tools.ops.errors import OpsError
+from ops.errors import OpsError
 
 Message = tuple[bytes, dict[str, str]]
 

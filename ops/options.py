@@ -11,7 +11,7 @@ from datetime import UTC, datetime, timedelta
 
 from functions import timestamps
 from functions.config import DATASET_PATTERN, SUBSCRIPTION_PATTERN, TOPIC_PATTERN
-from tools.ops.errors import UsageError
+from ops.errors import UsageError
 
 _DURATION = re.compile(r"^(\d+(?:\.\d+)?)\s*([smhdw])$")
 _UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days", "w": "weeks"}

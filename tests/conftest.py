@@ -9,10 +9,10 @@ from pathlib import Path
 import pytest
 from google.cloud import pubsub_v1
 
-from tools import emulators
-from tools.dt_signing import AsymmetricSigner
-from tools.pipeline import Pipeline, PipelineSettings
-from tools.servers import FunctionServer, JwksServer, free_port
+from local import emulators
+from local.dt_signing import AsymmetricSigner
+from local.pipeline import Pipeline, PipelineSettings
+from local.servers import FunctionServer, JwksServer, free_port
 
 ROOT = Path(__file__).resolve().parent.parent
 SHARED_DT = ROOT.parent / "shared" / "dt"

@@ -11,6 +11,9 @@ import pytest
 import requests
 from dtintegrations.data_connector.http_push import HttpPush
 
+from local import emulators
+from local.dt_signing import AsymmetricSigner, headers_for, shared_secret_token
+from local.servers import FunctionServer, free_port
 from tests.conftest import (
     ORGANIZATION_ID,
     PREVIOUS_SECRET,
@@ -21,9 +24,6 @@ from tests.conftest import (
     real_body,
     with_event,
 )
-from tools import emulators
-from tools.dt_signing import AsymmetricSigner, headers_for, shared_secret_token
-from tools.servers import FunctionServer, free_port
 
 TEMPERATURE = real_body("temperature.json")
 

@@ -10,10 +10,10 @@ import pytest
 
 from functions import catalogue, envelope
 from functions.bigquery_writer import bigquery_client
+from local import emulators
+from local.fleet import DEVICE_EVENTS, UNKNOWN_EVENT_TYPE, make_devices, plan
+from local.servers import free_port
 from tests.conftest import ROOT
-from tools import emulators
-from tools.fleet import DEVICE_EVENTS, UNKNOWN_EVENT_TYPE, make_devices, plan
-from tools.servers import free_port
 
 
 def test_the_fleet_covers_every_event_type_and_device_type_with_valid_dt_bodies():

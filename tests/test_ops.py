@@ -21,12 +21,12 @@ import pytest
 import requests
 
 from functions import envelope, timestamps
+from local.dt_signing import headers_for, new_xid
+from ops import cli
+from ops.dead_letters import replay_attributes
+from ops.dt_api import DtApi, DtApiError, RetryPolicy
 from tests.conftest import ROOT, SECRET, example_body, pull, wait_for_rows
 from tests.fake_dt_api import FakeDtApi
-from tools.dt_api import DtApi, DtApiError, RetryPolicy
-from tools.dt_signing import headers_for, new_xid
-from tools.ops import cli
-from tools.ops.dead_letters import replay_attributes
 
 DT_PROJECT = "c0md3mm0c7pet3vico8g"
 FAST = ["--rate", "200", "--backoff", "0.01"]
@@ -43,7 +43,7 @@ def fake_dt() -> Iterator[FakeDtApi]:
 
 
 def ops(pipeline, fake: FakeDtApi, *args: str, **env: str) -> subprocess.CompletedProcess[str]:
-    """Run `python -m tools.ops ARGS` with DT = `fake` and Google = the emulators."""
+    """Run `python -m ops ARGS` with DT = `fake` and Google = the emulators."""
     environment = os.environ | fake.env() | {
         "PUBSUB_EMULATOR_HOST": pipeline.pubsub.host,
         "PUBSUB_TOPIC": pipeline.topic_path,
@@ -51,7 +51,7 @@ def ops(pipeline, fake: FakeDtApi, *args: str, **env: str) -> subprocess.Complet
         "BIGQUERY_API_ENDPOINT": pipeline.bigquery_endpoint,
     } | env  # fmt: skip
     return subprocess.run(
-        [sys.executable, "-m", "tools.ops", *args],
+        [sys.executable, "-m", "ops", *args],
         env=environment, cwd=ROOT, capture_output=True, text=True, timeout=60,
     )  # fmt: skip
 
@@ -277,7 +277,7 @@ def test_ctrl_c_stops_a_backfill_with_its_place_saved_and_a_rerun_completes(pipe
     everything = [event for device_events in events.values() for event in device_events]
     fake_dt.event_page_delay = 0.3
     state = tmp_path / "state.json"
-    command = [sys.executable, "-m", "tools.ops", "backfill", "--project", DT_PROJECT, *window(),
+    command = [sys.executable, "-m", "ops", "backfill", "--project", DT_PROJECT, *window(),
                "--topic", topic, "--state", str(state), "--json", *FAST]  # fmt: skip
     environment = os.environ | fake_dt.env() | {"PUBSUB_EMULATOR_HOST": pipeline.pubsub.host}
     process = subprocess.Popen(

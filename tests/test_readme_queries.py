@@ -6,8 +6,8 @@ import re
 
 import pytest
 
+from local.fleet import run_fleet
 from tests.conftest import ROOT, SECRET, wait_for_rows
-from tools.fleet import run_fleet
 
 QUERIES = re.findall(r"```sql\n(.*?)```", (ROOT / "README.md").read_text(), flags=re.DOTALL)
 

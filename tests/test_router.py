@@ -12,10 +12,10 @@ import requests
 
 from functions import catalogue, timestamps
 from functions.catalogue import to_snake_case
+from local.dt_signing import headers_for, new_xid
+from local.pipeline import Pipeline, PipelineSettings
+from local.servers import free_port
 from tests.conftest import SECRET, example_body, real_body, wait_for_rows, with_event
-from tools.dt_signing import headers_for, new_xid
-from tools.pipeline import Pipeline, PipelineSettings
-from tools.servers import free_port
 
 TABLES = sorted(table.name for table in catalogue.event_tables().values())
 
@@ -214,7 +214,7 @@ def test_bigquery_down_means_redelivery_then_the_row_with_nothing_lost(pipeline)
 
 
 def test_the_emulators_own_push_subscription_feeds_route_as_well():
-    """The local pipeline relays pushes itself (tools/push_relay.py); the emulator's native push works too."""
+    """The local pipeline relays pushes itself (local/push_relay.py); the emulator's native push works too."""
     settings = PipelineSettings(
         ingest_port=free_port(), route_port=free_port(), pubsub_port=free_port(),
         bigquery_port=free_port(), bigquery_grpc_port=free_port(), signature_secret=SECRET, delivery="emulator",

@@ -8,11 +8,11 @@ from dataclasses import dataclass, field
 
 import pytest
 
+from local.dt_signing import AsymmetricSigner
+from local.pipeline import Pipeline, PipelineSettings
+from local.servers import free_port
 from tests.conftest import ORGANIZATION_ID, SECRET
 from tests.drills.helpers import fleet_bodies, send_burst
-from tools.dt_signing import AsymmetricSigner
-from tools.pipeline import Pipeline, PipelineSettings
-from tools.servers import free_port
 
 WARM_UP_EVENTS = 1_000
 # The DT signing key of the drills (the JWKS the drill pipeline serves).

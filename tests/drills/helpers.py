@@ -15,9 +15,9 @@ from datetime import UTC, datetime, timedelta
 import pytest
 import requests
 
-from tools.dt_signing import AsymmetricSigner, headers_for
-from tools.fleet import make_devices, plan
-from tools.pipeline import Pipeline
+from local.dt_signing import AsymmetricSigner, headers_for
+from local.fleet import make_devices, plan
+from local.pipeline import Pipeline
 
 # Every signature token any drill sent; test_4 checks that none of them reached a log.
 TOKENS: set[str] = set()

@@ -14,6 +14,8 @@ from collections.abc import Iterator
 
 import pytest
 
+from local.dt_signing import new_xid
+from local.pipeline import Pipeline
 from tests.conftest import SECRET, real_body, with_event
 from tests.drills.conftest import SIGNER, drill_settings
 from tests.drills.helpers import (
@@ -25,8 +27,6 @@ from tests.drills.helpers import (
     send_burst,
     summary,
 )
-from tools.dt_signing import new_xid
-from tools.pipeline import Pipeline
 
 PROJECT = "drillrouteroutage"
 MESSAGES = 500

@@ -114,7 +114,7 @@ def documentation(name: str) -> str:
 
 
 def test_commands_the_alerts_quote_are_ones_the_ops_tool_accepts():
-    from tools.ops.cli import build_parser
+    from ops.cli import build_parser
 
     commands = [
         command
