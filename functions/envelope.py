@@ -1,4 +1,14 @@
-"""The DT request body: parse it and check the fields every event must have.
+"""A DT event as DT sends it: parse it and check the fields every event must have.
+
+Two shapes are accepted, because DT's Pub/Sub connector (GOOGLE_CLOUD_PUBSUB) publishes a message
+whose shape DT does not document:
+- the HTTP_PUSH body, `{"event": {...}, "labels": {...}, "metadata": {...}}` (what a Data
+  Connector POSTs, and what the ingest function publishes);
+- a bare inner event, `{"eventId", "targetName", "eventType", "data", "timestamp"}` (the shape of
+  DT's REST API and of the `event` member above), which has no labels or metadata.
+Everything routing needs (event id and type, project and device) comes from the data itself, so
+a message without attributes is routed all the same. Anything else raises InvalidBody with the
+reason, which the router dead-letters.
 
 Only what routing needs is checked; unknown fields and unknown event types pass through,
 since DT adds both over time and the raw body is kept as sent.
@@ -32,7 +42,10 @@ class Envelope:
     timestamp_text: str
     labels: dict[str, Any]
     metadata: dict[str, Any] | None
+    # Always in the HTTP_PUSH shape (a bare event is wrapped as {"event": ...}); the bytes as sent
+    # are kept by the caller.
     document: dict[str, Any]
+    shape: str = "push"  # "push" (the HTTP_PUSH body) or "event" (a bare inner event)
 
     @property
     def data(self) -> dict[str, Any] | None:
@@ -75,14 +88,18 @@ def _reject_constant(name: str) -> None:
 def _field(container: dict[str, Any], name: str, pattern: re.Pattern[str], where: str) -> str:
     value = container.get(name)
     if not isinstance(value, str):
-        raise InvalidBody(f"{where}.{name} is missing or not a string")
+        raise InvalidBody(f"{where}{name} is missing or not a string")
     if not pattern.match(value):
-        raise InvalidBody(f"{where}.{name} is malformed")
+        raise InvalidBody(f"{where}{name} is malformed")
     return value
 
 
+# A document without "event" but with one of these is taken for a bare inner event.
+_BARE_EVENT_KEYS = ("eventId", "eventType", "targetName")
+
+
 def parse(body: bytes) -> Envelope:
-    """Parse a DT body; raises InvalidBody naming the first problem found."""
+    """Parse a DT body or a bare DT event; raises InvalidBody naming the first problem found."""
     try:
         document = json.loads(
             body.decode("utf-8"), object_pairs_hook=_reject_duplicate_keys, parse_constant=_reject_constant
@@ -95,21 +112,28 @@ def parse(body: bytes) -> Envelope:
         raise InvalidBody(f"the body is not JSON: {error}") from None
     if not isinstance(document, dict):
         raise InvalidBody("the body is not a JSON object")
-    event = document.get("event")
-    if not isinstance(event, dict):
-        raise InvalidBody("event is missing or not an object")
-    event_id = _field(event, "eventId", _EVENT_ID, "event")
-    event_type = _field(event, "eventType", _EVENT_TYPE, "event")
+    if "event" not in document and any(key in document for key in _BARE_EVENT_KEYS):
+        event, where, shape = document, "", "event"
+        document = {"event": event}
+    else:
+        event, where, shape = document.get("event"), "event.", "push"
+        if not isinstance(event, dict):
+            raise InvalidBody(
+                "event is missing or not an object, and the body is not a bare DT event either"
+                " (eventId, eventType, targetName, timestamp at the top level)"
+            )
+    event_id = _field(event, "eventId", _EVENT_ID, where)
+    event_type = _field(event, "eventType", _EVENT_TYPE, where)
     target = _TARGET_NAME.match(event.get("targetName") if isinstance(event.get("targetName"), str) else "")
     if target is None:
-        raise InvalidBody("event.targetName is missing or not projects/<project>/devices/<device>")
+        raise InvalidBody(f"{where}targetName is missing or not projects/<project>/devices/<device>")
     timestamp_text = event.get("timestamp")
     try:
         timestamp = timestamps.parse(timestamp_text)
     except ValueError:
-        raise InvalidBody("event.timestamp is missing or not an RFC 3339 timestamp") from None
+        raise InvalidBody(f"{where}timestamp is missing or not an RFC 3339 timestamp") from None
     if "data" in event and not isinstance(event["data"], dict):
-        raise InvalidBody("event.data is not an object")
+        raise InvalidBody(f"{where}data is not an object")
     labels = document.get("labels")
     labels = {} if labels is None else labels
     if not isinstance(labels, dict):
@@ -127,4 +151,5 @@ def parse(body: bytes) -> Envelope:
         labels=labels,
         metadata=metadata,
         document=document,
+        shape=shape,
     )

@@ -1,11 +1,15 @@
-"""A simulated fleet of DT sensors that sends signed events over HTTP, as DT's connector does.
+"""A simulated fleet of DT sensors that sends signed events over HTTP, as DT's connector does,
+or publishes them to the events topic, as DT's Pub/Sub connector does (`--via pubsub`).
 
     python -m local.fleet run  --url URL --secret S [--devices 2 --events 20 --period-hours 24 --rate 0]
     python -m local.fleet send --url URL --secret S [--file body.json | --type temperature]
+    python -m local.fleet run  --via pubsub [--topic projects/P/topics/T] [--shape both|push|event]
 
 Devices of every DT device type, with labels, send plausible events of all DT event types
 over a simulated period ending now, signed like DT signs them. Now and then they also do
 what DT really does: redeliver an event, send a type we don't know, send a backfilled one.
+With `--via pubsub` nothing is signed (Google authenticates DT's connector); set
+PUBSUB_EMULATOR_HOST to publish to an emulator (`./run serve` prints it).
 """
 
 from __future__ import annotations
@@ -428,11 +432,25 @@ def run_fleet(
     seed: int = 7,
     project_id: str = "simulatedproject0001",
     progress: bool | None = None,
+    via: str = "http",
+    topic: str | None = None,
+    shape: str = "both",
 ) -> Report:
+    """Send a fleet's events to the ingest `url` (via "http"), or publish them to `topic` as DT's
+    Pub/Sub connector would (via "pubsub", in message `shape` "push", "event" or "both")."""
     devices = make_devices(devices_per_type, project_id, seed)
     events = plan(devices, events_per_device, timedelta(hours=period_hours), datetime.now(UTC))
-    sender = Sender(url, secret, signer, concurrency=concurrency, rate=rate)
-    return sender.send_all(events, ProgressBar(f"sending {len(events)} events", progress))
+    if via == "pubsub":
+        from local.pubsub_connector import PubSubConnector  # imports this module
+
+        if not topic:
+            raise ValueError("publishing via pubsub needs the topic (projects/<project>/topics/<topic>)")
+        sender: Sender | PubSubConnector = PubSubConnector(topic, shape)
+    elif via == "http":
+        sender = Sender(url, secret, signer, concurrency=concurrency, rate=rate)
+    else:
+        raise ValueError(f"via must be 'http' or 'pubsub', not {via!r}")
+    return sender.send_all(events, ProgressBar(f"sending {len(events)} events via {via}", progress))
 
 
 def _main_run(args: argparse.Namespace) -> int:
@@ -446,7 +464,11 @@ def _main_run(args: argparse.Namespace) -> int:
         args.rate,
         args.concurrency,
         args.seed,
+        project_id=args.dt_project,
         progress=True if args.progress else None,
+        via=args.via,
+        topic=args.topic,
+        shape=args.shape,
     )
     rows = [
         [event_type, report.sent[event_type], report.accepted[event_type]]
@@ -467,10 +489,15 @@ def _main_send(args: argparse.Namespace) -> int:
         device_type = next(
             (kind for kind, types in DEVICE_EVENTS.items() if args.type in types), "temperature"
         )
-        device = next(
-            d for d in make_devices(1, "simulatedproject0001", args.seed) if d.device_type == device_type
-        )
+        device = next(d for d in make_devices(1, args.dt_project, args.seed) if d.device_type == device_type)
         payload = body(device, args.type, datetime.now(UTC))
+    if args.via == "pubsub":
+        from local.pubsub_connector import PubSubConnector  # imports this module
+
+        connector = PubSubConnector(args.topic, "event" if args.shape == "event" else "push")
+        message_id = connector.publish(payload).result(timeout=60)
+        print(f"published to {args.topic} as message {message_id}")
+        return 0
     answer, _ = Sender(args.url, args.secret, None, max_attempts=1).post(payload)
     if answer is None:
         print("no answer", file=sys.stderr)
@@ -492,6 +519,30 @@ def main(argv: list[str] | None = None) -> int:
         "--secret", default=None, help="the connector's signature secret (default: $DT_SIGNATURE_SECRET)"
     )
     common.add_argument("--seed", type=int, default=7)
+    common.add_argument(
+        "--via",
+        choices=["http", "pubsub"],
+        default="http",
+        help="POST to the ingest URL as an HTTP_PUSH connector (default), or publish to the topic"
+        " as DT's GOOGLE_CLOUD_PUBSUB connector",
+    )
+    common.add_argument(
+        "--topic",
+        default=None,
+        help="with --via pubsub: the events topic (default: the local pipeline's,"
+        " projects/$GOOGLE_CLOUD_PROJECT/topics/$PUBSUB_TOPIC_ID)",
+    )
+    common.add_argument(
+        "--shape",
+        choices=["both", "push", "event"],
+        default="both",
+        help="with --via pubsub: publish the HTTP_PUSH body, the bare inner event, or both alternately",
+    )
+    common.add_argument(
+        "--dt-project",
+        default="simulatedproject0001",
+        help="the simulated DT project id (default %(default)s)",
+    )
     run = commands.add_parser("run", parents=[common], help="send a simulated fleet's events")
     run.add_argument("--devices", type=int, default=2, help="devices of each device type (default 2)")
     run.add_argument("--events", type=int, default=20, help="events per device (default 20)")
@@ -515,8 +566,13 @@ def main(argv: list[str] | None = None) -> int:
     import os
 
     args.secret = args.secret or os.environ.get("DT_SIGNATURE_SECRET")
-    if not args.secret:
-        parser.error("--secret or DT_SIGNATURE_SECRET is required")
+    if args.via == "pubsub":
+        args.topic = args.topic or (
+            f"projects/{os.environ.get('GOOGLE_CLOUD_PROJECT', 'local')}"
+            f"/topics/{os.environ.get('PUBSUB_TOPIC_ID', 'dt-events')}"
+        )
+    elif not args.secret:
+        parser.error("--secret or DT_SIGNATURE_SECRET is required (or --via pubsub)")
     return _main_run(args) if args.command == "run" else _main_send(args)
 
 

@@ -1,6 +1,10 @@
 """The README's first command: the whole pipeline on this machine, with a simulated DT fleet.
 
     ./run demo    start everything, send a fleet's events, show what landed in BigQuery, stop
+
+The demo feeds both ways in: one DT project's fleet through the ingest function (HTTP_PUSH,
+signed), and a second DT project's published straight to the topic, as DT's Pub/Sub connector
+(GOOGLE_CLOUD_PUBSUB) would, in both message shapes the router accepts.
     ./run serve   start everything and keep it running (Ctrl-C stops it)
 
 Every port and name has a default and an environment variable (see README, "Configuration").
@@ -84,6 +88,43 @@ def print_summary(pipeline: Pipeline, report: Report, landed: dict[str, int]) ->
     )
 
 
+HTTP_PROJECT = "simulatedproject0001"
+PUBSUB_PROJECT = "simulatedproject0002"
+
+
+def combined(first: Report, second: Report) -> Report:
+    """Both fleets' reports as one (the redelivered duplicate shown is the first's)."""
+    return Report(
+        sent=first.sent + second.sent,
+        accepted=first.accepted + second.accepted,
+        refused=first.refused + second.refused,
+        retries=first.retries + second.retries,
+        duplicates=first.duplicates + second.duplicates,
+        duplicate_id=first.duplicate_id or second.duplicate_id,
+        duplicate_type=first.duplicate_type or second.duplicate_type,
+        unknown=first.unknown + second.unknown,
+        backfilled=first.backfilled + second.backfilled,
+        seconds=first.seconds + second.seconds,
+        accepted_ids=first.accepted_ids | second.accepted_ids,
+    )
+
+
+def print_paths(pipeline: Pipeline, http: Report, pubsub: Report) -> None:
+    """What landed by way in: the ingest function marks its messages (source = webhook); DT's
+    Pub/Sub connector sets no attribute, so its rows have no source."""
+    rows = pipeline.query(
+        "SELECT project_id, COALESCE(source, '') AS source, COUNT(*) AS n FROM {dataset}.events"
+        " GROUP BY project_id, source ORDER BY project_id"
+    )
+    landed = {(row["project_id"], row["source"]): row["n"] for row in rows}
+    table = [
+        [HTTP_PROJECT, "HTTP_PUSH: DT -> ingest -> topic", len(http.accepted_ids), landed.get((HTTP_PROJECT, "webhook"), 0)],
+        [PUBSUB_PROJECT, "GOOGLE_CLOUD_PUBSUB: DT -> topic", len(pubsub.accepted_ids), landed.get((PUBSUB_PROJECT, ""), 0)],
+    ]  # fmt: skip
+    print("\nBy DT project and way in (one pipeline for both):\n")
+    print(format_table(["DT project", "way in", "accepted", "landed"], table))
+
+
 EXAMPLES = {
     "Latest temperature per device (view temperature_latest)": (
         "SELECT device_name, timestamp, ROUND(celsius, 2) AS celsius FROM {dataset}.temperature_latest"
@@ -128,12 +169,23 @@ def demo(args: argparse.Namespace) -> int:
             f"Ingest listening on {pipeline.ingest_url}; sending a simulated fleet (signed like DT) ...",
             flush=True,
         )
-        report = run_fleet(
+        http = run_fleet(
             pipeline.ingest_url, settings.signature_secret, signer, args.devices, args.events, args.period_hours,
-            args.rate, args.concurrency,
+            args.rate, args.concurrency, project_id=HTTP_PROJECT,
         )  # fmt: skip
+        print(
+            f"Publishing a second DT project's fleet straight to {pipeline.topic_path}, as DT's Pub/Sub"
+            " connector would (no ingest function; both message shapes) ...",
+            flush=True,
+        )
+        pubsub = run_fleet(
+            "", None, None, args.devices, args.events, args.period_hours, seed=8, project_id=PUBSUB_PROJECT,
+            via="pubsub", topic=pipeline.topic_path,
+        )  # fmt: skip
+        report = combined(http, pubsub)
         landed = wait_until_landed(pipeline, len(report.accepted_ids))
         print_summary(pipeline, report, landed)
+        print_paths(pipeline, http, pubsub)
         print_examples(pipeline)
         print_next_steps(pipeline)
         complete = sum(landed.values()) == len(report.accepted_ids) and not report.refused
