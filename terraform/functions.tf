@@ -1,5 +1,6 @@
 # The two Cloud Functions (2nd gen). Their entry points and environment variables are the ones
 # main.py and functions/config.py read (docs/contracts.md); tests/terraform checks they match.
+# ingest exists with HTTP_PUSH only: with GOOGLE_CLOUD_PUBSUB, DT publishes to the topic itself.
 
 locals {
   ingest_environment = merge(
@@ -27,6 +28,8 @@ locals {
 
 resource "google_cloudfunctions2_function" "ingest" {
   #checkov:skip=CKV_GCP_124:DT calls this webhook from the internet, so ingress must be open; each request must carry DT's signature.
+  count = local.ingest_count
+
   name        = "${var.name_prefix}-ingest"
   location    = var.region
   description = "Receives DT Data Connector requests, checks their signature and publishes them to Pub/Sub."
@@ -55,7 +58,7 @@ resource "google_cloudfunctions2_function" "ingest" {
     # Public: DT calls it from the internet. Requests are authenticated by their signature.
     ingress_settings               = "ALLOW_ALL"
     all_traffic_on_latest_revision = true
-    service_account_email          = google_service_account.ingest.email
+    service_account_email          = google_service_account.ingest[0].email
     environment_variables          = local.ingest_environment
 
     dynamic "secret_environment_variables" {
@@ -63,7 +66,7 @@ resource "google_cloudfunctions2_function" "ingest" {
       content {
         key        = secret_environment_variables.key
         project_id = var.project_id
-        secret     = google_secret_manager_secret.signature_secret.secret_id
+        secret     = google_secret_manager_secret.signature_secret[0].secret_id
         version    = google_secret_manager_secret_version.signature_secret[secret_environment_variables.value].version
       }
     }

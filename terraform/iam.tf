@@ -9,8 +9,14 @@
 #   Pub/Sub's agent   dead-letter: publish to the dead-letter topic, acknowledge on the route
 #                     subscription; sign the push identity's OIDC tokens
 #   allUsers          invoke the ingest function (DT calls it; requests carry DT's signature)
+#   DT's principal    publish on the events topic (GOOGLE_CLOUD_PUBSUB; workload_identity.tf)
+#
+# HTTP_PUSH only: the ingest identity and its grants, and allUsers. GOOGLE_CLOUD_PUBSUB only:
+# DT's principal, the one subject (DT organization) of this module's workload identity pool.
 
 resource "google_service_account" "ingest" {
+  count = local.ingest_count
+
   account_id   = "${var.name_prefix}-ingest"
   display_name = "DT to BigQuery: ingest function"
   description  = "Runs the ingest function: publishes verified DT events to Pub/Sub."
@@ -45,23 +51,40 @@ resource "google_service_account" "build" {
 # --- ingest ---------------------------------------------------------------------------------------
 
 resource "google_pubsub_topic_iam_member" "ingest_publishes_events" {
+  count = local.ingest_count
+
   topic  = google_pubsub_topic.events.id
   role   = "roles/pubsub.publisher"
-  member = google_service_account.ingest.member
+  member = google_service_account.ingest[0].member
 }
 
 resource "google_secret_manager_secret_iam_member" "ingest_reads_signature_secret" {
-  secret_id = google_secret_manager_secret.signature_secret.id
+  count = local.ingest_count
+
+  secret_id = google_secret_manager_secret.signature_secret[0].id
   role      = "roles/secretmanager.secretAccessor"
-  member    = google_service_account.ingest.member
+  member    = google_service_account.ingest[0].member
 }
 
 resource "google_cloud_run_service_iam_member" "public_invokes_ingest" {
   #checkov:skip=CKV_GCP_102:The ingest function is the public webhook DT calls; every request must carry DT's signature, which the function checks.
-  location = google_cloudfunctions2_function.ingest.location
-  service  = google_cloudfunctions2_function.ingest.name
+  count = local.ingest_count
+
+  location = google_cloudfunctions2_function.ingest[0].location
+  service  = google_cloudfunctions2_function.ingest[0].name
   role     = "roles/run.invoker"
   member   = "allUsers"
+}
+
+# --- DT's Pub/Sub connector -----------------------------------------------------------------------
+
+resource "google_pubsub_topic_iam_member" "dt_publishes_events" {
+  # One principal: the configured DT organization, as seen through this module's pool.
+  count = local.pubsub_count
+
+  topic  = google_pubsub_topic.events.id
+  role   = "roles/pubsub.publisher"
+  member = local.dt_principal
 }
 
 # --- route ----------------------------------------------------------------------------------------

@@ -1,8 +1,20 @@
-# DT Data Connector → ingest function → Pub/Sub topic → push subscription → route function → BigQuery.
+# DT Data Connectors → (HTTP_PUSH: ingest function →) Pub/Sub topic → push subscription → route
+# function → BigQuery. With GOOGLE_CLOUD_PUBSUB, DT publishes to the topic itself through Workload
+# Identity Federation (workload_identity.tf) and there is no ingest function.
 # One file per concern: iam.tf (who may do what), secrets.tf, source.tf (function code),
-# functions.tf, pubsub.tf, bigquery.tf, dt.tf (the connector).
+# functions.tf, pubsub.tf, bigquery.tf, dt.tf (the connectors), workload_identity.tf.
+#
+# A module: it declares no provider blocks. examples/basic is a root configuration calling it.
 
 locals {
+  # The connector type decides which of the two ways in exists.
+  http_push    = var.connector_type == "HTTP_PUSH"
+  ingest_count = local.http_push ? 1 : 0
+  pubsub_count = local.http_push ? 0 : 1
+
+  # dt_project_id (single-project configurations) joins dt_project_ids; one connector each.
+  dt_project_ids = distinct(concat(var.dt_project_id == null ? [] : [var.dt_project_id], var.dt_project_ids))
+
   repository_root = "${path.module}/.."
   schemas         = "${local.repository_root}/functions/schemas"
 
@@ -34,7 +46,7 @@ locals {
   base_views    = { for view, path in local.extra_views : view => path if length(local.extra_view_dependencies[view]) == 0 }
   derived_views = { for view, path in local.extra_views : view => path if length(local.extra_view_dependencies[view]) > 0 }
 
-  services = toset([
+  services = toset(concat([
     "artifactregistry.googleapis.com",
     "bigquery.googleapis.com",
     "cloudbuild.googleapis.com",
@@ -45,7 +57,10 @@ locals {
     "run.googleapis.com",
     "secretmanager.googleapis.com",
     "storage.googleapis.com",
-  ])
+    ],
+    # Workload Identity Federation: DT exchanges its OIDC token for a Google one.
+    local.http_push ? [] : ["sts.googleapis.com"],
+  ))
 }
 
 resource "google_project_service" "enabled" {

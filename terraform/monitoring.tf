@@ -3,6 +3,7 @@
 #
 #   ingest_5xx    DT's requests answered 5xx: Pub/Sub refused or timed out (503), or the
 #                 function failed; DT retries, but disables the connector after 5 days
+#                 (HTTP_PUSH only: with GOOGLE_CLOUD_PUBSUB there is no ingest function)
 #   dead_letters  events the router could not write, waiting in the dead-letter subscription
 #   no_events     nothing published to the events topic for alert_no_events_duration_seconds
 #
@@ -11,15 +12,30 @@
 # deployments sharing a project or a metrics scope alert apart.
 
 locals {
-  alert_count = var.enable_alerts ? 1 : 0
+  alert_count        = var.enable_alerts ? 1 : 0
+  ingest_alert_count = var.enable_alerts && local.http_push ? 1 : 0
 
   # A Cloud Function (2nd gen) runs as the Cloud Run service of the same name.
-  ingest_requests = join(" AND ", [
+  ingest_name = local.http_push ? google_cloudfunctions2_function.ingest[0].name : null
+  ingest_requests = local.http_push ? join(" AND ", [
     "resource.type = \"cloud_run_revision\"",
     "resource.label.project_id = \"${var.project_id}\"",
     "resource.label.location = \"${var.region}\"",
-    "resource.label.service_name = \"${google_cloudfunctions2_function.ingest.name}\"",
+    "resource.label.service_name = \"${local.ingest_name}\"",
     "metric.type = \"run.googleapis.com/request_count\"",
+  ]) : null
+
+  # Where the no-events alert sends the on-call to look, by the way DT delivers.
+  no_events_delivery_check = local.http_push ? join("", [
+    "The ingest function's logs (Logs Explorer): `resource.type=\"cloud_run_revision\" resource.labels.service_name=\"${local.ingest_name}\"`. ",
+    "No requests at all: the connector is disabled, or sends elsewhere (its URL must be the `ingest_url` output). ",
+    "`401 invalid_signature`: the connector's signature secret no longer matches the function's (see docs/deploy.md, \"Rotate the signature secret\"). ",
+    "`5xx`: see the ingest 5xx alert.",
+    ]) : join("", [
+    "DT publishes to the topic itself (GOOGLE_CLOUD_PUBSUB): the connector needs `roles/pubsub.publisher` on the topic for `${coalesce(local.dt_principal, "-")}`, ",
+    "and a token exchange the workload identity provider accepts. Refused exchanges and publishes show in Cloud Audit Logs ",
+    "(`protoPayload.serviceName=\"sts.googleapis.com\"` and `protoPayload.serviceName=\"pubsub.googleapis.com\" protoPayload.status.code!=0`); ",
+    "the issuer, the organization id and the audience are the module's `dt_oidc_issuer`, `dt_organization_id` and the `workload_identity_provider` output.",
   ])
 
   # The runbooks, as headings of docs/operations.md (tests/terraform checks they exist) and, when
@@ -61,7 +77,7 @@ resource "google_project_service" "monitoring" {
 # less than a request a minute, minutes without a 5xx break the streak: a total failure of a
 # quiet fleet shows as no_events instead.
 resource "google_monitoring_alert_policy" "ingest_5xx" {
-  count = local.alert_count
+  count = local.ingest_alert_count
 
   display_name          = "DT to BigQuery (${var.name_prefix}): ingest answers DT with 5xx"
   combiner              = "OR"
@@ -101,9 +117,9 @@ resource "google_monitoring_alert_policy" "ingest_5xx" {
     subject   = "DT to BigQuery (${var.name_prefix}): ingest answers DT with 5xx"
     mime_type = "text/markdown"
     content   = <<-EOT
-      The ingest function `${google_cloudfunctions2_function.ingest.name}` answered more than ${format("%g", var.alert_ingest_5xx_ratio * 100)}% of the Data Connector's requests with a 5xx status for ${var.alert_ingest_5xx_duration_seconds / 60} minutes. DT retries what failed, so nothing is lost yet; but DT disables the connector after 5 days without a 2xx answer, and does not re-send what it could not deliver by then.
+      The ingest function `${local.ingest_name}` answered more than ${format("%g", var.alert_ingest_5xx_ratio * 100)}% of the Data Connector's requests with a 5xx status for ${var.alert_ingest_5xx_duration_seconds / 60} minutes. DT retries what failed, so nothing is lost yet; but DT disables the connector after 5 days without a 2xx answer, and does not re-send what it could not deliver by then.
 
-      1. Read the function's errors (Logs Explorer): `resource.type="cloud_run_revision" resource.labels.service_name="${google_cloudfunctions2_function.ingest.name}" severity>=ERROR`.
+      1. Read the function's errors (Logs Explorer): `resource.type="cloud_run_revision" resource.labels.service_name="${local.ingest_name}" severity>=ERROR`.
          - `503` with "Pub/Sub did not confirm the publish" or "Pub/Sub refused the publish": check Pub/Sub's status, the topic `${google_pubsub_topic.events.id}` and the ingest service account's `roles/pubsub.publisher` on it.
          - `503` with "DT's signing keys could not be fetched": DT's key server is out of reach (only with `dt_organization_id` set).
          - `500` "unexpected error in ingest", crashes, timeouts or "no available instance": the function itself; look at its latest deployment, memory and `ingest_max_instances`.
@@ -234,8 +250,8 @@ resource "google_monitoring_alert_policy" "no_events" {
     content   = <<-EOT
       No event reached the Pub/Sub topic `${google_pubsub_topic.events.id}` for ${var.alert_no_events_duration_seconds / 60} minutes. Either the sensors are quiet (a connector forwarding only some event types may be silent for long: raise `alert_no_events_duration_seconds` then), or DT's events no longer get through.
 
-      1. `./run ops health --project <DT project>`: is the connector `ACTIVE`, and what does DT say of its deliveries?
-      2. The ingest function's logs (Logs Explorer): `resource.type="cloud_run_revision" resource.labels.service_name="${google_cloudfunctions2_function.ingest.name}"`. No requests at all: the connector is disabled, or sends elsewhere (its URL must be the `ingest_url` output). `401 invalid_signature`: the connector's signature secret no longer matches the function's (see docs/deploy.md, "Rotate the signature secret"). `5xx`: see the ingest 5xx alert.
+      1. `./run ops health --project <DT project>` for each DT project: is the connector `ACTIVE`, and what does DT say of its deliveries?
+      2. ${local.no_events_delivery_check}
       3. Fix the cause; if the connector was disabled, follow ${local.runbook_references.connector_disabled} to enable it and backfill the gap.
 
       More: ${local.runbook_references.alerts}.

@@ -1,6 +1,6 @@
 output "ingest_url" {
-  description = "HTTPS URL of the ingest function, where the Data Connector sends events."
-  value       = google_cloudfunctions2_function.ingest.url
+  description = "HTTPS URL of the ingest function, where the Data Connectors send events (HTTP_PUSH); null with GOOGLE_CLOUD_PUBSUB."
+  value       = local.http_push ? google_cloudfunctions2_function.ingest[0].url : null
 }
 
 output "dataset" {
@@ -19,7 +19,7 @@ output "tables" {
 }
 
 output "events_topic" {
-  description = "Pub/Sub topic the ingest function publishes to (projects/<project>/topics/<name>)."
+  description = "Pub/Sub topic the events arrive on, from the ingest function or DT's Pub/Sub connector (projects/<project>/topics/<name>)."
   value       = google_pubsub_topic.events.id
 }
 
@@ -38,24 +38,36 @@ output "route_subscription" {
   value       = google_pubsub_subscription.route.id
 }
 
-output "connector_name" {
-  description = "The DT Data Connector's resource name (projects/<dt project>/dataConnectors/<id>)."
-  value       = dt_data_connector.bigquery.name
+output "connector_names" {
+  description = "DT project id => its Data Connector's resource name (projects/<dt project>/dataConnectors/<id>)."
+  value       = { for project, connector in dt_data_connector.bigquery : project => connector.name }
+}
+
+output "workload_identity_provider" {
+  description = "The workload identity pool provider DT's Pub/Sub connector authenticates with (its full name; the connectors' audience is //iam.googleapis.com/ followed by it); null with HTTP_PUSH."
+  value       = local.http_push ? null : google_iam_workload_identity_pool_provider.dt[0].name
+}
+
+output "dt_principal" {
+  description = "The one principal that may publish to the events topic for DT (principal://iam.googleapis.com/<pool>/subject/<DT organization id>); null with HTTP_PUSH."
+  value       = local.dt_principal
 }
 
 output "signature_secret" {
-  description = "Secret Manager secret holding the connector's signature secret (its name, not its value)."
-  value       = google_secret_manager_secret.signature_secret.id
+  description = "Secret Manager secret holding the connectors' signature secret (its name, not its value); null with GOOGLE_CLOUD_PUBSUB."
+  value       = local.http_push ? google_secret_manager_secret.signature_secret[0].id : null
 }
 
 output "service_accounts" {
   description = "Email of each identity this module created."
-  value = {
-    ingest = google_service_account.ingest.email
-    route  = google_service_account.route.email
-    push   = google_service_account.push.email
-    build  = google_service_account.build.email
-  }
+  value = merge(
+    { for account in google_service_account.ingest : "ingest" => account.email },
+    {
+      route = google_service_account.route.email
+      push  = google_service_account.push.email
+      build = google_service_account.build.email
+    },
+  )
 }
 
 output "alert_policies" {

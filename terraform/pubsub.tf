@@ -1,6 +1,7 @@
-# ingest publishes every verified event to `events`; the `route` subscription pushes each one to
-# the route function, retrying with backoff; after max_delivery_attempts Pub/Sub moves it to
-# `dead_letter`, where the `dead_letter` subscription keeps it for inspection and replay.
+# ingest (HTTP_PUSH) or DT's Pub/Sub connector (GOOGLE_CLOUD_PUBSUB) publishes every event to
+# `events`; the `route` subscription pushes each one to the route function, retrying with backoff;
+# after max_delivery_attempts Pub/Sub moves it to `dead_letter`, where the `dead_letter`
+# subscription keeps it for inspection and replay.
 
 locals {
   route_url = google_cloudfunctions2_function.route.service_config[0].uri
@@ -12,6 +13,13 @@ resource "google_pubsub_topic" "events" {
   message_retention_duration = var.message_retention_duration
 
   depends_on = [google_project_service.enabled]
+
+  lifecycle {
+    precondition {
+      condition     = length(local.dt_project_ids) > 0
+      error_message = "Give at least one DT project: dt_project_ids (or dt_project_id)."
+    }
+  }
 }
 
 resource "google_pubsub_topic" "dead_letter" {

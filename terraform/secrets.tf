@@ -5,6 +5,7 @@
 # Rotation (docs/deploy.md): raise signature_secret_generation with
 # accept_previous_signature_secret = true, apply, wait, then set it back to false and apply.
 # Each generation is one random_password and one Secret Manager version, keyed by its number.
+# HTTP_PUSH only: DT's Pub/Sub connector signs nothing (Google authenticates DT instead).
 
 locals {
   current_signature_secret = tostring(var.signature_secret_generation)
@@ -13,7 +14,7 @@ locals {
     ? tostring(var.signature_secret_generation - 1)
     : null
   )
-  signature_secret_generations = toset(compact([local.current_signature_secret, local.previous_signature_secret]))
+  signature_secret_generations = toset(local.http_push ? compact([local.current_signature_secret, local.previous_signature_secret]) : [])
 }
 
 resource "random_password" "signature_secret" {
@@ -25,6 +26,8 @@ resource "random_password" "signature_secret" {
 }
 
 resource "google_secret_manager_secret" "signature_secret" {
+  count = local.ingest_count
+
   secret_id = "${var.name_prefix}-signature-secret"
 
   replication {
@@ -37,6 +40,6 @@ resource "google_secret_manager_secret" "signature_secret" {
 resource "google_secret_manager_secret_version" "signature_secret" {
   for_each = local.signature_secret_generations
 
-  secret      = google_secret_manager_secret.signature_secret.id
+  secret      = google_secret_manager_secret.signature_secret[0].id
   secret_data = random_password.signature_secret[each.key].result
 }

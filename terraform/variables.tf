@@ -34,7 +34,7 @@ variable "name_prefix" {
 }
 
 variable "resource_labels" {
-  description = "Google Cloud labels put on every resource that takes labels (through the providers' default_labels)."
+  description = "Google Cloud labels of this deployment. Give the same map to the google and google-beta providers' default_labels (as examples/basic does): the module puts it where default_labels do not reach (the alert policies' user_labels)."
   type        = map(string)
   default     = {}
 
@@ -49,24 +49,60 @@ variable "resource_labels" {
 
 # --- Disruptive Technologies ---------------------------------------------------------------------
 
-variable "dt_project_id" {
-  description = "DT project whose events are sent (the bare id as in DT Studio's URL, without \"projects/\")."
+variable "connector_type" {
+  description = "How DT delivers events: HTTP_PUSH (DT POSTs each event to the public ingest function, which checks DT's signature and publishes it) or GOOGLE_CLOUD_PUBSUB (DT publishes straight to the events topic through Workload Identity Federation: no public endpoint, no ingest function, no signature secret). Changing it replaces the connectors."
   type        = string
+  default     = "HTTP_PUSH"
 
   validation {
-    condition     = can(regex("^[A-Za-z0-9_-]{8,64}$", var.dt_project_id))
+    condition     = contains(["HTTP_PUSH", "GOOGLE_CLOUD_PUBSUB"], var.connector_type)
+    error_message = "connector_type must be HTTP_PUSH or GOOGLE_CLOUD_PUBSUB."
+  }
+}
+
+variable "dt_project_ids" {
+  description = "DT projects whose events are sent (bare ids as in DT Studio's URLs, without \"projects/\"): one Data Connector each, all into the same topic, tables and dead letters. At least one, here or in dt_project_id."
+  type        = list(string)
+  default     = []
+
+  validation {
+    condition = alltrue([
+      for id in var.dt_project_ids : can(regex("^[A-Za-z0-9_-]{8,64}$", id))
+    ]) && length(distinct(var.dt_project_ids)) == length(var.dt_project_ids)
+    error_message = "dt_project_ids must be distinct bare DT project ids (letters, digits, - or _), e.g. c0md3mm0c7pet3c1vddg, not projects/<id>."
+  }
+}
+
+variable "dt_project_id" {
+  description = "A single DT project (the bare id as in DT Studio's URL, without \"projects/\"); kept so that single-project configurations keep working. Joins dt_project_ids."
+  type        = string
+  default     = null
+
+  validation {
+    condition     = var.dt_project_id == null || can(regex("^[A-Za-z0-9_-]{8,64}$", var.dt_project_id))
     error_message = "dt_project_id must be the bare DT project id (letters, digits, - or _), e.g. c0md3mm0c7pet3c1vddg, not projects/<id>."
   }
 }
 
 variable "dt_organization_id" {
-  description = "DT organization id. When set, the ingest function also checks DT's asymmetric signature (DT-Asymmetric-Signature, ES256) and that it was issued for this organization."
+  description = "DT organization id. Required with GOOGLE_CLOUD_PUBSUB: only DT tokens issued for this organization may publish. With HTTP_PUSH, when set, the ingest function also checks DT's asymmetric signature (DT-Asymmetric-Signature, ES256) and that it was issued for this organization."
   type        = string
   default     = null
 
   validation {
     condition     = var.dt_organization_id == null || can(regex("^[A-Za-z0-9_-]{8,64}$", var.dt_organization_id))
     error_message = "dt_organization_id must be the bare DT organization id (letters, digits, - or _), without \"organizations/\"."
+  }
+}
+
+variable "dt_oidc_issuer" {
+  description = "OIDC issuer of the tokens DT's Pub/Sub connector presents to Google (GOOGLE_CLOUD_PUBSUB only): DT's data-connector issuer, the one of its asymmetric signature. The workload identity provider fetches its keys from <issuer>/.well-known/openid-configuration."
+  type        = string
+  default     = "https://identity.disruptive-technologies.com/data-connector"
+
+  validation {
+    condition     = can(regex("^https://[^\\s]+[^/]$", var.dt_oidc_issuer))
+    error_message = "dt_oidc_issuer must be an https:// URL without a trailing slash."
   }
 }
 
@@ -123,52 +159,6 @@ variable "accept_previous_signature_secret" {
   description = "While rotating: keep the previous generation's secret and let the ingest function accept it too (DT_SIGNATURE_SECRET_PREVIOUS), so no event in flight is refused. Set back to false once the rotation is done."
   type        = bool
   default     = false
-}
-
-variable "dt_api_url" {
-  description = "DT REST API base URL for the DT provider (the environment variable DT_API_URL takes precedence)."
-  type        = string
-  default     = "https://api.disruptive-technologies.com"
-
-  validation {
-    condition     = can(regex("^https://[^/]+", var.dt_api_url))
-    error_message = "dt_api_url must be an https:// URL, without the /v2 path."
-  }
-}
-
-variable "dt_oidc_token_endpoint" {
-  description = "DT token endpoint for the DT provider (DT_OIDC_TOKEN_ENDPOINT takes precedence)."
-  type        = string
-  default     = "https://identity.disruptive-technologies.com/oauth2/token"
-
-  validation {
-    condition     = can(regex("^https://[^/]+/", var.dt_oidc_token_endpoint))
-    error_message = "dt_oidc_token_endpoint must be an https:// URL."
-  }
-}
-
-variable "dt_api_key_id" {
-  description = "Key id of the DT service account Terraform acts as; null reads DT_API_KEY_ID (which takes precedence anyway)."
-  type        = string
-  default     = null
-}
-
-variable "dt_api_key_secret" {
-  description = "Key secret of that DT service account; null reads DT_API_KEY_SECRET. Prefer the environment variable: a value here is kept in plan files."
-  type        = string
-  default     = null
-  sensitive   = true
-}
-
-variable "dt_oidc_email" {
-  description = "Email of that DT service account; null reads DT_OIDC_EMAIL."
-  type        = string
-  default     = null
-
-  validation {
-    condition     = var.dt_oidc_email == null || can(regex("^[^@\\s]+@[^@\\s]+$", var.dt_oidc_email))
-    error_message = "dt_oidc_email must be the DT service account's email address."
-  }
 }
 
 # --- BigQuery ------------------------------------------------------------------------------------

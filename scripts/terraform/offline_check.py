@@ -1,9 +1,11 @@
-"""Check terraform/ as strictly as possible without the Terraform registry (and so without providers).
+"""Check terraform/ (the module) and examples/ (root configurations calling it) as strictly as
+possible without the Terraform registry (and so without providers).
 
     python3 scripts/terraform/offline_check.py [setup|fmt|validate|test|checkov|all]
 
-- `terraform fmt -check -recursive` on terraform/.
-- The real `terraform init` + `terraform validate`, with schema-only stand-ins for the providers
+- `terraform fmt -check -recursive` on terraform/ and examples/.
+- The real `terraform init` + `terraform validate` of the module and of each example, with
+  schema-only stand-ins for the providers
   (stub_provider.py, one per provider, serving the schemas in provider-schemas/: extracted from
   PyPI's CDKTF bindings of the pinned provider versions, and written by hand for DT). Terraform
   itself then rejects any argument, block or type the real provider would reject.
@@ -12,8 +14,8 @@
 
 Everything it installs goes to .cache/terraform-check/ (git-ignored), pinned by
 requirements-stub.txt and requirements-checkov.txt; running it again reuses what is there.
-Terraform runs in a copy of the module (with main.py, requirements.txt and functions/ beside
-it, as in the repository), so no lock file or .terraform/ lands in terraform/.
+Terraform runs in a copy of the module and the examples (with main.py, requirements.txt and
+functions/ beside them, as in the repository), so no lock file or .terraform/ lands in the tree.
 Only the standard library is used: tests/terraform imports this module too.
 """
 
@@ -35,6 +37,7 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent.parent
 MODULE = ROOT / "terraform"
+EXAMPLES = ROOT / "examples"
 SCHEMAS = HERE / "provider-schemas"
 CACHE = ROOT / ".cache" / "terraform-check"
 PLUGINS = CACHE / "plugins"
@@ -160,17 +163,26 @@ def terraform(workdir: Path, *arguments: str, stdin: str | None = None) -> subpr
         capture_output=True,
         text=True,
         env=terraform_environment(),
-        timeout=300,
+        # `terraform test` starts every stub provider again for each of its runs (about 60).
+        timeout=1800,
     )
 
 
+def examples(root: Path = ROOT) -> list[Path]:
+    """The example root configurations (examples/<name>/ holding .tf files)."""
+    return sorted(path.parent for path in (root / "examples").glob("*/main.tf"))
+
+
 def workspace(name: str, source_root: Path = ROOT) -> Path:
-    """A fresh, initialized copy of terraform/ (as `<copy>/terraform`) with its neighbours; returns
-    the module folder. `source_root` is where main.py, requirements.txt and functions/ come from."""
+    """A fresh, initialized copy of terraform/ (as `<copy>/terraform`) with its neighbours and the
+    examples (as `<copy>/examples`, initialized too); returns the module folder. `source_root` is
+    where main.py, requirements.txt and functions/ come from."""
     copy = CACHE / "work" / name
     shutil.rmtree(copy, ignore_errors=True)
-    ignored = shutil.ignore_patterns(".terraform", ".terraform.lock.hcl", ".build", "*.tfstate*")
+    ignored = shutil.ignore_patterns(".terraform", ".terraform.lock.hcl", ".build", "*.tfstate*", "terraform.tfvars")
     shutil.copytree(MODULE, copy / "terraform", ignore=ignored)
+    if EXAMPLES.is_dir():
+        shutil.copytree(EXAMPLES, copy / "examples", ignore=ignored)
     for neighbour in MODULE_NEIGHBOURS:
         source = source_root / neighbour
         if source.is_dir():
@@ -179,9 +191,10 @@ def workspace(name: str, source_root: Path = ROOT) -> Path:
             shutil.copy2(source, copy / neighbour)
     with _locked():
         plugins = install_stub_providers()
-    result = terraform(copy / "terraform", "init", "-backend=false", "-input=false", f"-plugin-dir={plugins}")
-    if result.returncode != 0:
-        raise CheckError(f"terraform init failed:\n{result.stdout}\n{result.stderr}")
+    for folder in [copy / "terraform", *examples(copy)]:
+        result = terraform(folder, "init", "-backend=false", "-input=false", f"-plugin-dir={plugins}")
+        if result.returncode != 0:
+            raise CheckError(f"terraform init of {folder.name} failed:\n{result.stdout}\n{result.stderr}")
     return copy / "terraform"
 
 
@@ -245,7 +258,7 @@ def _say(message: str) -> None:
 
 def _fmt() -> bool:
     result = subprocess.run(
-        [terraform_binary(), "fmt", "-check", "-recursive", "-diff", str(MODULE)],
+        [terraform_binary(), "fmt", "-check", "-recursive", "-diff", str(MODULE), str(EXAMPLES)],
         capture_output=True,
         text=True,
         env=terraform_environment(),
@@ -257,8 +270,12 @@ def _fmt() -> bool:
 def _validate_and_test() -> bool:
     workdir = workspace("check")
     ok = True
-    for arguments in (("validate", "-no-color"), ("test", "-no-color")):
-        result = terraform(workdir, *arguments)
+    runs = [(workdir, ("validate", "-no-color")), (workdir, ("test", "-no-color"))]
+    for example in examples(workdir.parent):
+        runs += [(example, ("validate", "-no-color")), (example, ("test", "-no-color"))]
+    for folder, arguments in runs:
+        print(f"{folder.relative_to(workdir.parent)}: terraform {arguments[0]}")
+        result = terraform(folder, *arguments)
         print(result.stdout + result.stderr, end="")
         ok = ok and result.returncode == 0
     return ok

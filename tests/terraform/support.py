@@ -17,6 +17,7 @@ import hcl2
 
 ROOT = Path(__file__).resolve().parents[2]
 MODULE = ROOT / "terraform"
+EXAMPLE = ROOT / "examples" / "basic"
 SCHEMAS = ROOT / "functions" / "schemas"
 
 

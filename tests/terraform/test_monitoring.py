@@ -36,13 +36,17 @@ def test_the_module_has_exactly_the_three_alert_policies_and_outputs_each():
 @pytest.mark.parametrize("name", sorted(POLICIES))
 def test_each_policy_follows_enable_alerts_notifies_the_channels_and_documents_what_to_do(name):
     body = resource("google_monitoring_alert_policy", name).body
-    assert body["count"] == "${local.alert_count}"
+    # No ingest function with GOOGLE_CLOUD_PUBSUB, so no alert on its answers either.
+    assert body["count"] == (
+        "${local.ingest_alert_count}" if name == "ingest_5xx" else "${local.alert_count}"
+    )
     assert body["notification_channels"] == "${var.notification_channels}"
     assert body["depends_on"] == ["${google_project_service.monitoring}"]
     (documentation,) = body["documentation"]
     assert documentation["mime_type"] == "text/markdown"
     assert "local.runbook_references." in documentation["content"], f"{name} names no runbook"
     assert monitoring_locals()["alert_count"] == "${var.enable_alerts ? 1 : 0}"
+    assert monitoring_locals()["ingest_alert_count"] == "${var.enable_alerts && local.http_push ? 1 : 0}"
 
 
 @pytest.mark.parametrize(
@@ -57,8 +61,10 @@ def test_each_policy_watches_this_deployment_s_own_resource(name, watched):
     (condition,) = resource("google_monitoring_alert_policy", name).body["conditions"]
     (kind,) = [key for key in condition if key.startswith("condition_")]
     (spec,) = condition[kind]
-    watched_filter = spec["filter"].replace(
-        "${local.ingest_requests}", monitoring_locals()["ingest_requests"]
+    watched_filter = (
+        spec["filter"]
+        .replace("${local.ingest_requests}", monitoring_locals()["ingest_requests"])
+        .replace("${local.ingest_name}", monitoring_locals()["ingest_name"])
     )
     assert references(watched_filter) == {watched}
     assert 'resource.label.project_id = \\"${var.project_id}\\"' in watched_filter
@@ -67,10 +73,12 @@ def test_each_policy_watches_this_deployment_s_own_resource(name, watched):
 def test_the_ingest_filter_names_the_cloud_run_service_the_invoker_grant_names():
     """Cloud Functions (2nd gen) serves a function as the Cloud Run service of the same name."""
     grant = resource("google_cloud_run_service_iam_member", "public_invokes_ingest").body
-    assert grant["service"] == "${google_cloudfunctions2_function.ingest.name}"
+    assert grant["service"] == "${google_cloudfunctions2_function.ingest[0].name}"
+    assert monitoring_locals()["ingest_name"] == (
+        "${local.http_push ? google_cloudfunctions2_function.ingest[0].name : null}"
+    )
     assert (
-        'resource.label.service_name = \\"${google_cloudfunctions2_function.ingest.name}\\"'
-        in (monitoring_locals()["ingest_requests"])
+        'resource.label.service_name = \\"${local.ingest_name}\\"' in monitoring_locals()["ingest_requests"]
     )
 
 

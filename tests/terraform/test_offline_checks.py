@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.terraform.support import MODULE, ROOT, blocks, module_files, parse, resources
+from tests.terraform.support import EXAMPLE, MODULE, ROOT, blocks, module_files, parse, resources
 
 PROVIDER_SCHEMAS = ROOT / "scripts" / "terraform" / "provider-schemas"
 
@@ -27,7 +27,7 @@ def provider_of(block) -> str:
 
 def test_terraform_fmt_finds_nothing_to_change(offline_check):
     result = subprocess.run(
-        [offline_check.terraform_binary(), "fmt", "-check", "-recursive", "-diff", str(MODULE)],
+        [offline_check.terraform_binary(), "fmt", "-check", "-recursive", "-diff", str(MODULE), str(EXAMPLE)],
         capture_output=True,
         text=True,
         env=offline_check.terraform_environment(),
@@ -39,14 +39,35 @@ def test_every_terraform_file_parses():
     parsed = module_files()
     assert set(parsed) == {path.name for path in MODULE.glob("*.tf")}
     assert all(parsed.values()), "a .tf file parsed to nothing"
-    for path in [*sorted((MODULE / "tests").glob("*.tftest.hcl")), MODULE / "terraform.tfvars.example"]:
+    for path in [*sorted((MODULE / "tests").glob("*.tftest.hcl")), EXAMPLE / "terraform.tfvars.example"]:
         assert parse(path), f"{path} parsed to nothing"
+    assert module_files(EXAMPLE), "examples/basic parsed to nothing"
 
 
 def test_terraform_validate_accepts_the_module(offline_check, workspace):
     result = offline_check.terraform(workspace, "validate", "-no-color")
     assert result.returncode == 0, result.stdout + result.stderr
     assert "Success! The configuration is valid." in result.stdout
+
+
+def test_terraform_validate_accepts_the_example_calling_the_module(offline_check, workspace):
+    example = workspace.parent / "examples" / EXAMPLE.name
+    result = offline_check.terraform(example, "validate", "-no-color")
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "Success! The configuration is valid." in result.stdout
+
+
+def test_the_module_declares_no_provider_blocks_and_the_example_configures_each_it_requires():
+    """A module with provider blocks can't be used with count/for_each/depends_on, nor with the
+    caller's own provider settings (terraform-google-modules declare none either)."""
+    assert all("provider" not in document for document in module_files().values())
+    required = set(module_files()["versions.tf"]["terraform"][0]["required_providers"][0])
+    example_required = set(module_files(EXAMPLE)["versions.tf"]["terraform"][0]["required_providers"][0])
+    assert required == example_required
+    configured = {name for entry in module_files(EXAMPLE)["main.tf"]["provider"] for name in entry}
+    assert configured == required - {"random", "archive"}, (
+        "the example must configure google, google-beta and dt"
+    )
 
 
 # Each mistake Terraform must report, as (file, text, mistaken text, the error it gives). They sit
@@ -142,20 +163,49 @@ def test_the_checked_schemas_are_those_of_exactly_the_types_the_module_uses():
         assert used == declared, f"re-run scripts/terraform/extract_provider_schemas.py ({kind})"
 
 
+def object_literal_keys(value: object) -> list[set[str]]:
+    """Keys of the object literals in an argument: a dict, or `{a = ..., b = ...}` inside an
+    expression such as `cond ? {...} : null` (which python-hcl2 keeps as a string)."""
+    if isinstance(value, dict):
+        return [set(value) - {"__is_block__"}]
+    literals = re.findall(r"(?<!\$)\{([^{}]*)\}", str(value))
+    return [set(re.findall(r"(?:^|,)\s*(\w+)\s*=(?!=)", literal)) for literal in literals]
+
+
 def test_object_arguments_hold_only_attributes_of_the_schema():
     """Terraform silently drops an unknown key of an object literal given to a nested attribute
-    (e.g. dt_data_connector.http_config), so `validate` can't catch that typo: this does."""
+    (e.g. dt_data_connector.http_config or pubsub_config), so `validate` can't catch that typo: this does."""
     schemas = provider_schemas()
-    checked = 0
+    checked = set()
     for block in resources():
         schema = schemas[provider_of(block)]["resource_schemas"][block.type]["block"]
         for name, spec in schema["attributes"].items():
-            value = block.body.get(name)
-            if "nested_type" in spec and isinstance(value, dict):
+            if "nested_type" in spec and name in block.body:
                 allowed = set(spec["nested_type"]["attributes"])
-                assert set(value) - {"__is_block__"} <= allowed, f"{block.address}.{name}"
-                checked += 1
-    assert checked >= 1
+                required = {key for key, attribute in allowed_items(spec) if attribute.get("required")}
+                for keys in object_literal_keys(block.body[name]):
+                    assert keys <= allowed, f"{block.address}.{name}: {sorted(keys - allowed)}"
+                    assert required <= keys, f"{block.address}.{name} lacks {sorted(required - keys)}"
+                    checked.add(f"{block.address}.{name}")
+    assert checked >= {"dt_data_connector.bigquery.http_config", "dt_data_connector.bigquery.pubsub_config"}
+
+
+def allowed_items(spec: dict) -> list[tuple[str, dict]]:
+    return list(spec["nested_type"]["attributes"].items())
+
+
+def test_the_dt_stub_schema_has_pubsub_config_as_a_single_nested_attribute():
+    """As DT's provider declares it (docs/resources/data_connector.md): an assignment, not a block."""
+    connector = provider_schemas()["dt"]["resource_schemas"]["dt_data_connector"]["block"]
+    pubsub_config = connector["attributes"]["pubsub_config"]
+    assert pubsub_config["nested_type"]["nesting_mode"] == "single" and pubsub_config["optional"]
+    assert {
+        name: spec.get("required") for name, spec in pubsub_config["nested_type"]["attributes"].items()
+    } == {
+        "topic": True,
+        "audience": True,
+    }
+    assert "pubsub_config" not in connector["block_types"]
 
 
 @pytest.mark.parametrize(

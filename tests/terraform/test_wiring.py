@@ -15,6 +15,7 @@ from disruptive.events.events import EVENT_TYPES
 
 from functions.catalogue import LOG_SUFFIX, to_snake_case
 from tests.terraform.support import (
+    EXAMPLE,
     MODULE,
     ROOT,
     SCHEMAS,
@@ -22,6 +23,7 @@ from tests.terraform.support import (
     entry_points,
     environment_variables_read,
     imported_modules,
+    module_files,
     parse,
     python_files,
     references,
@@ -159,11 +161,11 @@ def test_environment_variables_the_contract_requires_are_set(evaluated, function
 
 
 def test_each_function_runs_as_its_own_identity_and_builds_as_the_build_identity():
-    for function in ("ingest", "route"):
+    for function, index in (("ingest", "[0]"), ("route", "")):
         body = resource("google_cloudfunctions2_function", function).body
         assert (
             body["service_config"][0]["service_account_email"]
-            == f"${{google_service_account.{function}.email}}"
+            == f"${{google_service_account.{function}{index}.email}}"
         )
         assert body["build_config"][0]["service_account"] == "${google_service_account.build.id}"
         assert "event_trigger" not in body
@@ -302,12 +304,13 @@ def test_only_the_ingest_function_is_public():
 
 
 IDENTITIES = {
-    "${google_service_account.ingest.member}": "ingest",
+    "${google_service_account.ingest[0].member}": "ingest",
     "${google_service_account.route.member}": "route",
     "${google_service_account.push.member}": "push",
     "${google_service_account.build.member}": "build",
     "${google_project_service_identity.pubsub.member}": "Pub/Sub service agent",
     "allUsers": "allUsers",
+    "${local.dt_principal}": "DT's principal",
 }
 TARGET_ARGUMENTS = (
     "topic",
@@ -334,7 +337,12 @@ LEAST_PRIVILEGE = {
     ("build", "roles/logging.logWriter", "project"),
     ("build", "roles/storage.objectViewer", "project"),
     ("build", "roles/artifactregistry.writer", "google_artifact_registry_repository.functions"),
+    ("DT's principal", "roles/pubsub.publisher", "google_pubsub_topic.events"),
 }
+
+# Who exists with which connector type (the rest exist with both).
+HTTP_PUSH_ONLY = {"ingest", "allUsers"}
+PUBSUB_ONLY = {"DT's principal"}
 
 
 def test_each_identity_has_exactly_its_least_privilege_grants():
@@ -352,7 +360,24 @@ def test_each_identity_has_exactly_its_least_privilege_grants():
         else:
             (target,) = set().union(*(references(body[key]) for key in TARGET_ARGUMENTS if key in body))
         grants.update((IDENTITIES[body["member"]], role, target) for role in roles)
+        identity = IDENTITIES[body["member"]]
+        if identity in HTTP_PUSH_ONLY | PUBSUB_ONLY:
+            expected = "local.ingest_count" if identity in HTTP_PUSH_ONLY else "local.pubsub_count"
+            assert body.get("count") == f"${{{expected}}}", (
+                f"{block.address} must exist with one connector type only"
+            )
     assert grants == LEAST_PRIVILEGE
+
+
+def test_dt_s_principal_is_the_configured_organization_in_this_module_s_pool():
+    (found,) = [entry for entry in module_files()["workload_identity.tf"]["locals"]]
+    assert found["dt_principal"] == (
+        '${local.http_push ? null : "principal://iam.googleapis.com/${google_iam_workload_identity_pool.dt[0].name}'
+        '/subject/${var.dt_organization_id}"}'
+    )
+    provider = resource("google_iam_workload_identity_pool_provider", "dt").body
+    assert provider["attribute_mapping"] == {"google.subject": "assertion.sub"}
+    assert "var.dt_organization_id" in provider["attribute_condition"]
 
 
 # --- secrets, outputs, documentation -------------------------------------------------------------
@@ -401,12 +426,24 @@ def test_the_example_variables_file_sets_the_required_variables_and_only_declare
     offline_check, workspace
 ):
     example = {
-        key: value for key, value in parse(MODULE / "terraform.tfvars.example").items() if key[:2] != "__"
+        key: value for key, value in parse(EXAMPLE / "terraform.tfvars.example").items() if key[:2] != "__"
     }
-    variables = {block.name: block for block in blocks("variable")}
+    variables = {block.name: block for block in blocks("variable", EXAMPLE)}
     assert set(example) <= set(variables)
     assert {name for name, block in variables.items() if "default" not in block.body} <= set(example)
-    copy = workspace / "example.tfvars"
-    copy.write_text((MODULE / "terraform.tfvars.example").read_text())
-    result = offline_check.terraform(workspace, "console", f"-var-file={copy}", stdin="var.project_id\n")
+    folder = workspace.parent / "examples" / EXAMPLE.name
+    copy = folder / "example.tfvars"
+    copy.write_text((EXAMPLE / "terraform.tfvars.example").read_text())
+    result = offline_check.terraform(folder, "console", f"-var-file={copy}", stdin="var.project_id\n")
     assert result.returncode == 0, result.stderr
+
+
+def test_the_example_passes_every_input_it_declares_to_the_module_or_the_providers():
+    """An input the example declares but forgets to pass on would silently do nothing."""
+    text = "\n".join(path.read_text() for path in sorted(EXAMPLE.glob("*.tf")) if path.name != "variables.tf")
+    for variable in blocks("variable", EXAMPLE):
+        assert f"var.{variable.name}" in text, f"examples/basic declares {variable.name} but never uses it"
+    module_inputs = {block.name for block in blocks("variable")}
+    (call,) = [entry["dt_bigquery"] for entry in module_files(EXAMPLE)["main.tf"]["module"]]
+    assert call["source"] == "../../terraform"
+    assert set(call) - {"source", "__is_block__"} <= module_inputs

@@ -1,0 +1,39 @@
+output "ingest_url" {
+  description = "HTTPS URL of the ingest function (HTTP_PUSH); null with GOOGLE_CLOUD_PUBSUB."
+  value       = module.dt_bigquery.ingest_url
+}
+
+output "dataset" {
+  description = "The BigQuery dataset, as <project>.<dataset>."
+  value       = module.dt_bigquery.dataset
+}
+
+output "events_topic" {
+  description = "Pub/Sub topic the events arrive on."
+  value       = module.dt_bigquery.events_topic
+}
+
+output "dead_letter_topic" {
+  description = "Pub/Sub topic of events the route function could not write."
+  value       = module.dt_bigquery.dead_letter_topic
+}
+
+output "dead_letter_subscription" {
+  description = "Subscription that keeps dead letters for inspection and replay."
+  value       = module.dt_bigquery.dead_letter_subscription
+}
+
+output "connector_names" {
+  description = "DT project id => its Data Connector's resource name."
+  value       = module.dt_bigquery.connector_names
+}
+
+output "workload_identity_provider" {
+  description = "The workload identity pool provider DT's Pub/Sub connector authenticates with; null with HTTP_PUSH."
+  value       = module.dt_bigquery.workload_identity_provider
+}
+
+output "dt_principal" {
+  description = "The one principal that may publish to the events topic for DT; null with HTTP_PUSH."
+  value       = module.dt_bigquery.dt_principal
+}

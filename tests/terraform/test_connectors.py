@@ -1,0 +1,143 @@
+"""The two ways DT delivers and several DT projects: mistakes planted in a copy of the module must
+make `terraform test` (terraform/tests/connectors.tftest.hcl) or the static checks fail; and every
+variable validation, of the module and of the example, has a run that expects it to fail."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+
+from tests.terraform.support import EXAMPLE, MODULE, blocks, parse
+
+# (what goes wrong, file, text, planted text, the run that must catch it)
+PLANTED = [
+    (
+        "a principal for another DT organization",
+        "workload_identity.tf",
+        "/subject/${var.dt_organization_id}",
+        "/subject/c9anotherorganization0",
+        "pubsub_connector_publishes_as_the_one_dt_principal",
+    ),
+    (
+        "the provider admitting any DT organization",
+        "workload_identity.tf",
+        'attribute_condition = "assertion.sub == \\"${coalesce(var.dt_organization_id, "-")}\\""',
+        'attribute_condition = "assertion.sub != \\"\\""',
+        "pubsub_connector_publishes_as_the_one_dt_principal",
+    ),
+    (
+        "the events topic open to allUsers",
+        "iam.tf",
+        "  member = local.dt_principal\n",
+        '  member = "allUsers"\n',
+        "pubsub_connector_publishes_as_the_one_dt_principal",
+    ),
+    (
+        "the ingest function left behind in Pub/Sub mode",
+        "main.tf",
+        "ingest_count = local.http_push ? 1 : 0",
+        "ingest_count = 1",
+        "pubsub_connector_publishes_as_the_one_dt_principal",
+    ),
+    (
+        "one connector for all DT projects",
+        "dt.tf",
+        "for_each = toset(local.dt_project_ids)",
+        "for_each = toset(slice(local.dt_project_ids, 0, 1))",
+        "several_dt_projects_push_into_one_pipeline",
+    ),
+]
+
+
+@pytest.fixture(scope="module")
+def planted_workspace(offline_check) -> Path:
+    return offline_check.workspace("pytest-planted")
+
+
+def connector_runs(offline_check, workdir: Path) -> str:
+    result = offline_check.terraform(workdir, "test", "-no-color", "-filter=tests/connectors.tftest.hcl")
+    return result.stdout + result.stderr
+
+
+def test_the_connector_runs_pass_on_the_module_as_it_is(offline_check, planted_workspace):
+    output = connector_runs(offline_check, planted_workspace)
+    runs = len(re.findall(r'^run "', (MODULE / "tests" / "connectors.tftest.hcl").read_text(), re.M))
+    assert f"Success! {runs} passed, 0 failed." in output, output
+
+
+@pytest.mark.parametrize(
+    ("mistake", "file_name", "text", "planted", "run"), PLANTED, ids=[p[0] for p in PLANTED]
+)
+def test_a_planted_mistake_fails_the_run_that_guards_against_it(
+    offline_check, planted_workspace, mistake, file_name, text, planted, run
+):
+    path = planted_workspace / file_name
+    original = path.read_text()
+    assert original.count(text) == 1, f"{file_name} should hold {text!r} exactly once"
+    path.write_text(original.replace(text, planted))
+    try:
+        output = connector_runs(offline_check, planted_workspace)
+    finally:
+        path.write_text(original)
+    assert f'run "{run}"... fail' in output, f"{mistake} was not caught:\n{output}"
+
+
+def test_a_topic_grant_to_allusers_anywhere_is_caught_by_the_static_checks(offline_check, tmp_path):
+    """An extra grant (not a changed one) is invisible to terraform test: the IAM scan and checkov
+    catch it."""
+    folder = tmp_path / "terraform"
+    folder.mkdir()
+    for path in MODULE.glob("*.tf"):
+        (folder / path.name).write_text(path.read_text())
+    (folder / "open.tf").write_text(
+        'resource "google_pubsub_topic_iam_member" "open" {\n'
+        "  topic  = google_pubsub_topic.events.id\n"
+        '  role   = "roles/pubsub.publisher"\n'
+        '  member = "allUsers"\n'
+        "}\n"
+    )
+    public = [
+        f"{block.type}.{block.name}"
+        for block in blocks("resource", folder)
+        if "allUsers" in str(block.body.get("member", ""))
+    ]
+    assert public == [
+        "google_cloud_run_service_iam_member.public_invokes_ingest",
+        "google_pubsub_topic_iam_member.open",
+    ]
+    summary = offline_check.checkov_summary(offline_check.checkov(folder))
+    assert any(check["resource"] == "google_pubsub_topic_iam_member.open" for check in summary["failed"]), (
+        "checkov did not flag the public topic"
+    )
+
+
+def expected_failures(folder: Path) -> set[str]:
+    found = set()
+    for path in sorted(folder.glob("tests/*.tftest.hcl")):
+        for run in parse(path).get("run", []):
+            for body in run.values():
+                found.update(re.findall(r"var\.(\w+)", str(body.get("expect_failures", ""))))
+    return found
+
+
+@pytest.mark.parametrize("folder", [MODULE, EXAMPLE], ids=["module", "example"])
+def test_every_variable_validation_has_a_run_expecting_it_to_fail(folder):
+    validated = {block.name for block in blocks("variable", folder) if block.body.get("validation")}
+    assert validated, f"{folder.name} has no validated variable"
+    assert validated <= expected_failures(folder), (
+        f"no expect_failures run for {sorted(validated - expected_failures(folder))}"
+    )
+
+
+def test_each_validation_run_changes_the_one_variable_it_expects_to_fail():
+    """A run that sets several variables could pass for the wrong one's failure."""
+    for folder in (MODULE, EXAMPLE):
+        for path in sorted(folder.glob("tests/*.tftest.hcl")):
+            for run in parse(path).get("run", []):
+                for name, body in run.items():
+                    expected = re.findall(r"var\.(\w+)", str(body.get("expect_failures", "")))
+                    if expected:
+                        (given,) = body.get("variables", [{}])
+                        assert set(given) - {"__is_block__"} == set(expected), f"{path.name}: run {name}"
