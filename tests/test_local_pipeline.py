@@ -51,6 +51,13 @@ def test_run_demo_lands_every_accepted_event_once_and_says_so(tmp_path):
     )
     assert duplicate and duplicate.group(5) == "1"
     assert "Stopped everything." in result.stdout
+    # Both ways in landed: one DT project through ingest, one published as DT's Pub/Sub connector.
+    ways = re.findall(
+        r"^(simulatedproject\d+)\s+(HTTP_PUSH|GOOGLE_CLOUD_PUBSUB)\b.*?(\d+)\s+(\d+)$", result.stdout, re.M
+    )
+    assert {way for _, way, _, _ in ways} == {"HTTP_PUSH", "GOOGLE_CLOUD_PUBSUB"}, result.stdout
+    for project, way, accepted, landed in ways:
+        assert int(accepted) == int(landed) > 0, (project, way)
 
     # What the demo printed is what BigQuery holds: reopen its (persistent) BigQuery data.
     bq = emulators.BigQueryEmulator(

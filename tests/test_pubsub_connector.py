@@ -127,7 +127,7 @@ def test_the_fleet_publishes_as_the_pubsub_connector_and_every_event_lands(pipel
     from local.fleet import make_devices, plan
 
     devices = [
-        d for d in make_devices(1, "pubsubfleetproject01", seed=3) if d.device_type in ("co2", "touch")
+        d for d in make_devices(1, "pubsubfleetproject01", seed=3) if d.device_type in ("temperature", "touch")
     ]
     events = plan(devices, 4, timedelta(hours=2), datetime.now(UTC))
     report = PubSubConnector(pipeline.topic_path).send_all(events)
