@@ -20,7 +20,7 @@ resource "google_iam_workload_identity_pool" "dt" {
   count = local.pubsub_count
 
   workload_identity_pool_id = "${var.name_prefix}-dt"
-  display_name              = "DT Data Connector (${var.name_prefix})"
+  display_name              = "DT connector ${var.name_prefix}" # at most 32 characters
   description               = "Disruptive Technologies' Pub/Sub Data Connector publishes DT events to ${var.name_prefix}-events."
 
   depends_on = [google_project_service.enabled]

@@ -12,7 +12,8 @@ import uuid
 import pytest
 from google.cloud import pubsub_v1
 
-from functions import catalogue
+from functions import catalogue, envelope
+from functions.errors import InvalidBody
 from local.dt_signing import new_xid
 from local.pubsub_connector import PubSubConnector, message_data
 from tests.conftest import example_body, wait_for_rows
@@ -127,7 +128,9 @@ def test_the_fleet_publishes_as_the_pubsub_connector_and_every_event_lands(pipel
     from local.fleet import make_devices, plan
 
     devices = [
-        d for d in make_devices(1, "pubsubfleetproject01", seed=3) if d.device_type in ("temperature", "touch")
+        d
+        for d in make_devices(1, "pubsubfleetproject01", seed=3)
+        if d.device_type in ("temperature", "touch")
     ]
     events = plan(devices, 4, timedelta(hours=2), datetime.now(UTC))
     report = PubSubConnector(pipeline.topic_path).send_all(events)
@@ -139,3 +142,32 @@ def test_the_fleet_publishes_as_the_pubsub_connector_and_every_event_lands(pipel
         len(report.accepted_ids),
     )
     assert sorted(row["event_id"] for row in rows) == sorted(report.accepted_ids)
+
+
+# --- the decoding alone (no emulator) ---------------------------------------------------------
+
+
+def test_parse_takes_a_bare_event_as_the_inner_event_of_an_http_push_body():
+    push = fresh("temperature")
+    bare = envelope.parse(json.dumps(push["event"]).encode())
+    wrapped = envelope.parse(json.dumps(push).encode())
+    assert (bare.shape, wrapped.shape) == ("event", "push")
+    for field in ("event_id", "event_type", "project_id", "device_id", "timestamp", "data"):
+        assert getattr(bare, field) == getattr(wrapped, field), field
+    assert bare.document == {"event": push["event"]}
+    assert (bare.labels, bare.metadata) == ({}, None)
+
+
+@pytest.mark.parametrize(
+    ("document", "words"),
+    [
+        ({"labels": {}}, "event is missing"),
+        ({"eventId": "cv7v21v50v8ofk2fugj0"}, "eventType is missing"),
+        ({"eventId": "x", "eventType": "touch", "targetName": "devices/d"}, "targetName is missing or not"),
+        ({"event": {"eventId": "x"}, "eventType": "touch"}, "event.eventType"),
+    ],
+)
+def test_parse_names_what_is_wrong_in_either_shape(document, words):
+    with pytest.raises(InvalidBody) as error:
+        envelope.parse(json.dumps(document).encode())
+    assert words in error.value.message
