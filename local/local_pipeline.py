@@ -4,7 +4,9 @@
 
 The demo feeds both ways in: one DT project's fleet through the ingest function (HTTP_PUSH,
 signed), and a second DT project's published straight to the topic, as DT's Pub/Sub connector
-(GOOGLE_CLOUD_PUBSUB) would, in both message shapes the router accepts.
+(GOOGLE_CLOUD_PUBSUB) would, without attributes. It publishes the HTTP_PUSH body, which carries
+the device labels the example queries show; `./run fleet --via pubsub` alternates it with the bare
+event (tests/test_pubsub_connector.py checks both).
     ./run serve   start everything and keep it running (Ctrl-C stops it)
 
 Every port and name has a default and an environment variable (see README, "Configuration").
@@ -54,7 +56,7 @@ def landed_counts(pipeline: Pipeline) -> dict[str, int]:
     return {row["event_type"]: row["n"] for row in rows}
 
 
-def wait_until_landed(pipeline: Pipeline, expected: int, timeout: float = 120) -> dict[str, int]:
+def wait_until_landed(pipeline: Pipeline, expected: int, timeout: float = 300) -> dict[str, int]:
     """Poll BigQuery until every accepted event is visible (or the timeout passes)."""
     deadline = time.monotonic() + timeout
     while True:
@@ -175,12 +177,12 @@ def demo(args: argparse.Namespace) -> int:
         )  # fmt: skip
         print(
             f"Publishing a second DT project's fleet straight to {pipeline.topic_path}, as DT's Pub/Sub"
-            " connector would (no ingest function; both message shapes) ...",
+            " connector would (no ingest function, no attributes) ...",
             flush=True,
         )
         pubsub = run_fleet(
             "", None, None, args.devices, args.events, args.period_hours, seed=8, project_id=PUBSUB_PROJECT,
-            via="pubsub", topic=pipeline.topic_path,
+            via="pubsub", topic=pipeline.topic_path, shape="push",
         )  # fmt: skip
         report = combined(http, pubsub)
         landed = wait_until_landed(pipeline, len(report.accepted_ids))
