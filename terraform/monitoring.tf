@@ -25,19 +25,6 @@ locals {
     "metric.type = \"run.googleapis.com/request_count\"",
   ]) : null
 
-  # Where the no-events alert sends the on-call to look, by the way DT delivers.
-  no_events_delivery_check = local.http_push ? join("", [
-    "The ingest function's logs (Logs Explorer): `resource.type=\"cloud_run_revision\" resource.labels.service_name=\"${local.ingest_name}\"`. ",
-    "No requests at all: the connector is disabled, or sends elsewhere (its URL must be the `ingest_url` output). ",
-    "`401 invalid_signature`: the connector's signature secret no longer matches the function's (see docs/deploy.md, \"Rotate the signature secret\"). ",
-    "`5xx`: see the ingest 5xx alert.",
-    ]) : join("", [
-    "DT publishes to the topic itself (GOOGLE_CLOUD_PUBSUB): the connector needs `roles/pubsub.publisher` on the topic for `${coalesce(local.dt_principal, "-")}`, ",
-    "and a token exchange the workload identity provider accepts. Refused exchanges and publishes show in Cloud Audit Logs ",
-    "(`protoPayload.serviceName=\"sts.googleapis.com\"` and `protoPayload.serviceName=\"pubsub.googleapis.com\" protoPayload.status.code!=0`); ",
-    "the issuer, the organization id and the audience are the module's `dt_oidc_issuer`, `dt_organization_id` and the `workload_identity_provider` output.",
-  ])
-
   # The runbooks, as headings of docs/operations.md (tests/terraform checks they exist) and, when
   # var.runbook_url says where the on-call reads that file, as links to those headings.
   runbooks = {
@@ -251,7 +238,11 @@ resource "google_monitoring_alert_policy" "no_events" {
       No event reached the Pub/Sub topic `${google_pubsub_topic.events.id}` for ${var.alert_no_events_duration_seconds / 60} minutes. Either the sensors are quiet (a connector forwarding only some event types may be silent for long: raise `alert_no_events_duration_seconds` then), or DT's events no longer get through.
 
       1. `./run ops health --project <DT project>` for each DT project: is the connector `ACTIVE`, and what does DT say of its deliveries?
-      2. ${local.no_events_delivery_check}
+      %{if local.http_push~}
+      2. The ingest function's logs (Logs Explorer): `resource.type="cloud_run_revision" resource.labels.service_name="${local.ingest_name}"`. No requests at all: the connector is disabled, or sends elsewhere (its URL must be the `ingest_url` output). `401 invalid_signature`: the connector's signature secret no longer matches the function's (see docs/deploy.md, "Rotate the signature secret"). `5xx`: see the ingest 5xx alert.
+      %{else~}
+      2. DT publishes to the topic itself (GOOGLE_CLOUD_PUBSUB): the connector needs `roles/pubsub.publisher` on the topic for `${coalesce(local.dt_principal, "-")}`, and a token exchange the workload identity provider accepts. Refused exchanges and publishes show in Cloud Audit Logs (`protoPayload.serviceName="sts.googleapis.com"`, and `protoPayload.serviceName="pubsub.googleapis.com"` with an error status); compare the issuer, the organization and the audience with the module's `dt_oidc_issuer`, `dt_organization_id` and `workload_identity_provider` output.
+      %{endif~}
       3. Fix the cause; if the connector was disabled, follow ${local.runbook_references.connector_disabled} to enable it and backfill the gap.
 
       More: ${local.runbook_references.alerts}.
