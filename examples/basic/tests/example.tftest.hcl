@@ -1,5 +1,5 @@
 # The example root configuration, planned with mocked providers: it calls the module with the
-# example's variables, and each of its own validations has a run.
+# example's variables, and each of its own validations must refuse a value.
 
 mock_provider "google" {}
 mock_provider "google-beta" {}
@@ -21,26 +21,16 @@ run "the_example_plans_the_module_with_a_connector_per_dt_project" {
   }
 }
 
-run "rejects_a_dt_api_url_that_is_not_https" {
+run "rejects_invalid_dt_provider_settings" {
   command = plan
   variables {
-    dt_api_url = "http://api.disruptive-technologies.com"
+    dt_api_url             = "http://api.disruptive-technologies.com"            # not https
+    dt_oidc_token_endpoint = "identity.disruptive-technologies.com/oauth2/token" # not a URL
+    dt_oidc_email          = "terraform at example.com"                          # not an email
   }
-  expect_failures = [var.dt_api_url]
-}
-
-run "rejects_a_token_endpoint_that_is_not_https" {
-  command = plan
-  variables {
-    dt_oidc_token_endpoint = "identity.disruptive-technologies.com/oauth2/token"
-  }
-  expect_failures = [var.dt_oidc_token_endpoint]
-}
-
-run "rejects_a_dt_service_account_that_is_not_an_email" {
-  command = plan
-  variables {
-    dt_oidc_email = "terraform at example.com"
-  }
-  expect_failures = [var.dt_oidc_email]
+  expect_failures = [
+    var.dt_api_url,
+    var.dt_oidc_token_endpoint,
+    var.dt_oidc_email,
+  ]
 }
