@@ -179,7 +179,9 @@ def workspace(name: str, source_root: Path = ROOT) -> Path:
     where main.py, requirements.txt and functions/ come from."""
     copy = CACHE / "work" / name
     shutil.rmtree(copy, ignore_errors=True)
-    ignored = shutil.ignore_patterns(".terraform", ".terraform.lock.hcl", ".build", "*.tfstate*", "terraform.tfvars")
+    ignored = shutil.ignore_patterns(
+        ".terraform", ".terraform.lock.hcl", ".build", "*.tfstate*", "terraform.tfvars"
+    )
     shutil.copytree(MODULE, copy / "terraform", ignore=ignored)
     if EXAMPLES.is_dir():
         shutil.copytree(EXAMPLES, copy / "examples", ignore=ignored)
