@@ -15,7 +15,7 @@ from local.pipeline import Pipeline, PipelineSettings
 from local.servers import FunctionServer, JwksServer, free_port
 
 ROOT = Path(__file__).resolve().parent.parent
-SHARED_DT = ROOT.parent / "shared" / "dt"
+DT_DATA = ROOT / "tests" / "data" / "dt"  # real DT requests; see its README for where each comes from
 EVENT_EXAMPLES = ROOT / "tests" / "data" / "events"
 PROJECT = "local"
 SECRET = "current-signature-secret-0123456789"
@@ -30,7 +30,7 @@ def example_body(table: str) -> bytes:
 
 def real_body(name: str) -> bytes:
     """A body captured from a real DT connector (exact bytes)."""
-    return (SHARED_DT / "real-bodies" / name).read_bytes()
+    return (DT_DATA / "real-bodies" / name).read_bytes()
 
 
 def with_event(body: bytes, **event_fields: object) -> bytes:
