@@ -184,32 +184,37 @@ class AsymmetricVerifier:
         self._keys = _DiscoveredJwksClient(config.jwks_url, config.oidc_discovery_url)
         self._clock = clock
 
+    def _check_claims(self, claims: Mapping[str, Any], body: bytes) -> None:
+        """Issuer, DT organization (`sub`), times and body checksum."""
+        if claims.get("iss") != self._issuer:
+            raise InvalidSignature(f"the {ASYMMETRIC_HEADER} token's issuer (iss) is not DT's")
+        sub = claims.get("sub")
+        if not isinstance(sub, str) or not hmac.compare_digest(sub.encode(), self._organization_id.encode()):
+            raise InvalidSignature(f"the {ASYMMETRIC_HEADER} token is for another DT organization")
+        _check_times(claims, self._clock(), self._leeway)
+        _checksum_matches(claims, body)
+
     def verify(self, token: str, body: bytes) -> None:
         try:
             if jwt.get_unverified_header(token).get("alg") != "ES256":
                 raise InvalidSignature(f"the {ASYMMETRIC_HEADER} token is not signed with ES256")
+            unverified = jwt.decode(token, options={"verify_signature": False})
         except jwt.PyJWTError as error:
             raise InvalidSignature(f"the {ASYMMETRIC_HEADER} token is malformed: {error}") from None
+        # What is wrong whatever the key is refused first: it costs no fetch of DT's keys, and only
+        # a token that could be genuine is told to retry later when its key is not known yet.
+        self._check_claims(unverified, body)
         key = self._keys.key_for(token)
         try:
             claims = jwt.decode(
                 token,
                 key,
                 algorithms=["ES256"],
-                issuer=self._issuer,
-                options={
-                    "verify_exp": False,
-                    "verify_iat": False,
-                    "verify_nbf": False,
-                    "require": ["iss", "sub"],
-                },
+                options={"verify_exp": False, "verify_iat": False, "verify_nbf": False},
             )
         except jwt.PyJWTError as error:
             raise InvalidSignature(f"the {ASYMMETRIC_HEADER} token is invalid: {error}") from None
-        if not hmac.compare_digest(str(claims["sub"]).encode(), self._organization_id.encode()):
-            raise InvalidSignature(f"the {ASYMMETRIC_HEADER} token is for another DT organization")
-        _check_times(claims, self._clock(), self._leeway)
-        _checksum_matches(claims, body)
+        self._check_claims(claims, body)
 
 
 class RequestVerifier:

@@ -258,3 +258,17 @@ def test_dts_key_server_going_down_after_a_rotation_is_a_503(dt_keys):
     verifier.verify(signed_by(KEY_A), BODY)  # cached
     with pytest.raises(Unavailable, match="could not be fetched"):
         verifier.verify(signed_by(KEY_B), BODY)
+
+
+def test_a_token_wrong_whatever_its_key_is_refused_without_fetching_dts_keys(dt_keys):
+    verifier = asymmetric_verifier(dt_keys.discovery_url)
+    verifier.verify(signed_by(KEY_A), BODY)
+    fetched = dt_keys.requests
+    stranger = AsymmetricSigner(organization_id="another-organization")
+    with pytest.raises(InvalidSignature, match="does not match"):
+        verifier.verify(signed_by(KEY_C), BODY + b" ")
+    with pytest.raises(InvalidSignature, match="another DT organization"):
+        verifier.verify(signed_by(stranger), BODY)
+    with pytest.raises(InvalidSignature, match="expired"):
+        verifier.verify({"DT-Asymmetric-Signature": KEY_C.token(BODY, issued_at=0)}, BODY)
+    assert dt_keys.requests == fetched
