@@ -148,13 +148,13 @@ class _DiscoveredJwksClient:
             last = self._last_refresh
             if last is not None and now - last < JWKS_REFRESH_COOLDOWN_SECONDS:
                 raise Unavailable(
-                    f"the {ASYMMETRIC_HEADER} token names DT key {kid!r}, not among DT's keys fetched "
+                    f"the {ASYMMETRIC_HEADER} token names DT key {kid[:64]!r}, not among DT's keys fetched "
                     f"{now - last:.0f} s ago; retry later (DT may have rotated its keys)"
                 )
             self._last_refresh = now
         key = client.match_kid(client.get_signing_keys(refresh=True), kid)
         if key is None:
-            raise InvalidSignature(f"the {ASYMMETRIC_HEADER} token names no known DT key ({kid!r})")
+            raise InvalidSignature(f"the {ASYMMETRIC_HEADER} token names no known DT key ({kid[:64]!r})")
         return key.key
 
     def key_for(self, token: str) -> Any:
