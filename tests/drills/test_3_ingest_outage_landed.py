@@ -12,7 +12,7 @@ from tests.drills.helpers import count_in_bigquery, drain_dead_letters, summary,
 
 
 @pytest.mark.drill
-@pytest.mark.timeout(900)  # run alone, this includes sending the 10,000-event burst
+@pytest.mark.timeout(1200)  # run alone, this includes sending the 10,000-event burst
 def test_every_accepted_event_of_the_burst_is_in_bigquery_exactly_once(
     drill, ingest_outage: IngestOutage, capsys
 ):
