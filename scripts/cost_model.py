@@ -1,7 +1,7 @@
 """What the pipeline costs per month and per million events: writes docs/cost.md.
 
-    .venv/bin/python -m scripts.cost_model           rewrite docs/cost.md
-    .venv/bin/python -m scripts.cost_model --check   exit 1 when docs/cost.md is out of date
+    .venv/bin/python -m scripts.cost_model           rewrite docs/cost.md and the README's cost lines
+    .venv/bin/python -m scripts.cost_model --check   exit 1 when either is out of date
 
 Prices come from scripts/cost/prices.toml, the fleet, settings and measured figures from
 scripts/cost/inputs.toml; message and row sizes are computed from the example DT bodies in
@@ -25,6 +25,9 @@ ROOT = Path(__file__).resolve().parent.parent
 PRICES = ROOT / "scripts" / "cost" / "prices.toml"
 INPUTS = ROOT / "scripts" / "cost" / "inputs.toml"
 OUTPUT = ROOT / "docs" / "cost.md"
+README = ROOT / "README.md"
+README_BEGIN = "<!-- cost:begin (written by scripts/cost_model.py) -->\n"
+README_END = "<!-- cost:end -->\n"
 SECONDS_PER_DAY = 86_400
 _UNITS = {1_073_741_824: "GiB", 1_099_511_627_776: "TiB"}
 
@@ -363,19 +366,56 @@ def render(inputs: dict[str, Any], prices: dict[str, Any], sizes: Sizes) -> str:
     return "\n".join(out)
 
 
+def readme_summary(inputs: dict[str, Any], prices: dict[str, Any], sizes: Sizes) -> str:
+    """The README's few lines: each fleet's month and cost per million events."""
+    fleet = inputs["fleet"]
+    lines = [
+        f"List prices for sensors on DT's default {fleet['heartbeat_minutes']}-minute heartbeat "
+        "(item by item, sources, dates and the settings that move it: [docs/cost.md](docs/cost.md)):",
+        "",
+        "| sensors | events a month | a month | per million events | a month after the free allotments |",
+        "|---:|---:|---:|---:|---:|",
+    ]
+    for sensors in fleet["sensors"]:
+        events = events_per_month(sensors, fleet)
+        bill = items(sensors, inputs, prices, sizes)
+        month, free = total(bill, prices), total(bill, prices, free=True)
+        lines.append(
+            f"| {sensors:,} | {events:,.0f} | {usd(month)} | {usd(month / events * 1e6)} | {usd(free)} |"
+        )
+    lines += [
+        "",
+        "Cloud Run instance time (billed while a request is served, 100 ms at least) and Cloud Logging",
+        "(a line per event per function at INFO, plus Cloud Run's request logs) make most of it.",
+        "",
+    ]
+    return "\n".join(lines)
+
+
+def with_readme_summary(readme: str, summary: str) -> str:
+    start, end = readme.index(README_BEGIN) + len(README_BEGIN), readme.index(README_END)
+    return readme[:start] + summary + readme[end:]
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m scripts.cost_model", description=__doc__.split("\n")[0])
     parser.add_argument("--check", action="store_true", help="exit 1 when docs/cost.md is out of date")
     args = parser.parse_args(argv)
     inputs, prices = load(INPUTS), load(PRICES)
-    text = render(inputs, prices, measure_sizes(inputs["fleet"]["example_events"]))
+    sizes = measure_sizes(inputs["fleet"]["example_events"])
+    text = render(inputs, prices, sizes)
+    readme = with_readme_summary(README.read_text(), readme_summary(inputs, prices, sizes))
     if args.check:
-        if OUTPUT.read_text() != text:
-            print("docs/cost.md is out of date: run .venv/bin/python -m scripts.cost_model", file=sys.stderr)
+        if OUTPUT.read_text() != text or README.read_text() != readme:
+            print(
+                "docs/cost.md or the README's cost lines are out of date: run .venv/bin/python -m scripts.cost_model",
+                file=sys.stderr,
+            )
             return 1
         return 0
     OUTPUT.write_text(text)
-    print(f"wrote {OUTPUT.relative_to(ROOT)}")
+    README.write_text(readme)
+    print(f"wrote {OUTPUT.relative_to(ROOT)} and the README's cost lines")
     return 0
 
 
