@@ -122,6 +122,20 @@ def _single_day(rows: Rows) -> bool:
     return len({row["hour"].date() for row in rows}) <= 1
 
 
+def _bars(
+    heading: tuple[str, str, str], values: list[dict[str, Any]], encoding: dict[str, Any], width: int
+) -> Chart:
+    """Horizontal bars, one row per category (y), coloured and stacked by `color`."""
+    alt = _alt()
+    chart = (
+        alt.Chart(alt.Data(values=values))
+        .mark_bar()
+        .encode(**encoding)
+        .properties(width=width, height=alt.Step(20))
+    )
+    return Chart(*heading, render_svg(chart))
+
+
 def silent_devices_chart(rows: Rows) -> Chart:
     alt = _alt()
     values = [
@@ -132,22 +146,17 @@ def silent_devices_chart(rows: Rows) -> Chart:
         }
         for row in rows
     ]
-    chart = (
-        alt.Chart(alt.Data(values=values))
-        .mark_bar()
-        .encode(
-            y=alt.Y("device:N", sort="-x", title=None),
-            x=alt.X("hours:Q", title="hours since the last event"),
-            color=alt.Color("device_type:N", title="device type", legend=alt.Legend(orient="bottom")),
-        )
-        .properties(width=WIDTH - 160, height=alt.Step(18))
-    )
-    return Chart(
+    heading = (
         "silent-devices",
         "Devices silent the longest",
         f"The {len(rows)} devices with the oldest last event (view device_last_seen).",
-        render_svg(chart),
     )
+    encoding = {
+        "y": alt.Y("device:N", sort="-x", title=None),
+        "x": alt.X("hours:Q", title="hours since the last event"),
+        "color": alt.Color("device_type:N", title="device type", legend=alt.Legend(orient="bottom")),
+    }
+    return _bars(heading, values, encoding, WIDTH - 160)
 
 
 def dead_letters_chart(letters: list[dict[str, Any]]) -> Chart:
@@ -160,22 +169,17 @@ def dead_letters_chart(letters: list[dict[str, Any]]) -> Chart:
         {"reason": reason, "event_type": event_type, "messages": n}
         for (reason, event_type), n in sorted(counts.items())
     ]
-    chart = (
-        alt.Chart(alt.Data(values=values))
-        .mark_bar()
-        .encode(
-            y=alt.Y("reason:N", title=None, axis=alt.Axis(labelLimit=360)),
-            x=alt.X("sum(messages):Q", title="dead letters", axis=alt.Axis(tickMinStep=1)),
-            color=alt.Color("event_type:N", title="event type", legend=alt.Legend(orient="bottom")),
-        )
-        .properties(width=WIDTH - 380, height=alt.Step(24))
-    )
-    return Chart(
+    heading = (
         "dead-letters",
         "Dead-letter backlog",
         f"{_count(len(letters), 'message')} wait in the dead-letter subscription, by reason and event type.",
-        render_svg(chart),
     )
+    encoding = {
+        "y": alt.Y("reason:N", title=None, axis=alt.Axis(labelLimit=360)),
+        "x": alt.X("sum(messages):Q", title="dead letters", axis=alt.Axis(tickMinStep=1)),
+        "color": alt.Color("event_type:N", title="event type", legend=alt.Legend(orient="bottom")),
+    }
+    return _bars(heading, values, encoding, WIDTH - 380)
 
 
 def connectors_chart(connectors: list[dict[str, Any]]) -> Chart:
@@ -188,23 +192,18 @@ def connectors_chart(connectors: list[dict[str, Any]]) -> Chart:
             ("failed", c["metrics"]["errorCount"]),
         )
     ]
-    chart = (
-        alt.Chart(alt.Data(values=values))
-        .mark_bar()
-        .encode(
-            y=alt.Y("connector:N", title=None, axis=alt.Axis(labelLimit=300)),
-            x=alt.X("deliveries:Q", title="deliveries in the last 3 hours"),
-            color=alt.Color(
-                "outcome:N",
-                scale=alt.Scale(domain=["delivered", "failed"], range=["#4c78a8", "#e45756"]),
-                legend=alt.Legend(orient="bottom"),
-            ),
-        )
-        .properties(width=WIDTH - 300, height=alt.Step(24))
-    )
-    return Chart(
+    heading = (
         "connectors",
         "Data Connector health",
         f"{_count(len(connectors), 'connector')}: DT's delivery metrics over the last 3 hours.",
-        render_svg(chart),
     )
+    encoding = {
+        "y": alt.Y("connector:N", title=None, axis=alt.Axis(labelLimit=300)),
+        "x": alt.X("deliveries:Q", title="deliveries in the last 3 hours"),
+        "color": alt.Color(
+            "outcome:N",
+            scale=alt.Scale(domain=["delivered", "failed"], range=["#4c78a8", "#e45756"]),
+            legend=alt.Legend(orient="bottom"),
+        ),
+    }
+    return _bars(heading, values, encoding, WIDTH - 300)

@@ -107,7 +107,7 @@ class DatasetReader:
     def check_reachable(self) -> None:
         """Fail fast, with what to check, when the dataset is missing or BigQuery can't be reached."""
         self.step("connecting to BigQuery")
-        retry = bigquery.DEFAULT_RETRY.with_deadline(15)
+        retry = bigquery.DEFAULT_RETRY.with_deadline(6)
         try:
             self.client.get_dataset(self.dataset, timeout=10, retry=retry)
         except google_exceptions.NotFound:
