@@ -71,7 +71,7 @@ def series_chart(series: Series) -> Chart:
         alt.Chart(_values(series.points, "device", "time", "value"))
         .mark_line(point=alt.OverlayMarkDef(size=12), strokeWidth=1.5, interpolate="linear")
         .encode(
-            x=alt.X("time:T", title=None),
+            x=alt.X("time:T", title="UTC", scale=alt.Scale(type="utc")),
             y=alt.Y("value:Q", title=measure.unit, scale=alt.Scale(zero=False)),
             color=alt.Color("device:N", title="device", legend=alt.Legend(orient="bottom", columns=4)),
         )
@@ -95,9 +95,7 @@ def events_per_hour_chart(rows: Rows) -> Chart:
         alt.Chart(_values(rows, "hour", "event_type", "events"))
         .mark_bar()
         .encode(
-            x=alt.X("utchours(hour):O", title="hour (UTC)")
-            if _single_day(rows)
-            else alt.X("hour:T", title=None),
+            x=alt.X("hour:T", title="hour (UTC)", scale=alt.Scale(type="utc")),
             y=alt.Y("sum(events):Q", title="events"),
             color=alt.Color(
                 "event_type:N",
@@ -116,10 +114,6 @@ def events_per_hour_chart(rows: Rows) -> Chart:
         f"{total:,} events of {types} types (deduplicated: each event counted once).",
         render_svg(chart),
     )
-
-
-def _single_day(rows: Rows) -> bool:
-    return len({row["hour"].date() for row in rows}) <= 1
 
 
 def _bars(
