@@ -78,11 +78,9 @@ def run(args: argparse.Namespace, env: Mapping[str, str]) -> int:
         dt_project=options.dt_project(args.dt_project) if args.dt_project else None,
     )
     endpoint = env.get("BIGQUERY_API_ENDPOINT", "").strip()
-    reader = DatasetReader(
-        bigquery_client(dataset, env), dataset, f"the emulator {endpoint}" if endpoint else "BigQuery"
-    )
     step = StepProgress(output.Progress(args.progress))
-    reader.step = step
+    where = f"the emulator {endpoint}" if endpoint else "BigQuery"
+    reader = DatasetReader(bigquery_client(dataset, env), dataset, where, step)
     path = build_report(
         request,
         reader,

@@ -124,14 +124,10 @@ class DatasetReader:
             raise OpsError(
                 f"no Google credentials for BigQuery ({error}); run `gcloud auth application-default login`"
             ) from None
-        except (google_exceptions.GoogleAPIError, OSError) as error:
+        except (google_exceptions.GoogleAPIError, OSError) as error:  # requests' errors are OSErrors
             raise OpsError(
                 f"BigQuery is unreachable at {self.where}: {type(error).__name__}: {error}"
             ) from None
-        except Exception as error:  # requests' connection errors after the retry deadline
-            if type(error).__module__.startswith(("requests", "urllib3")):
-                raise OpsError(f"BigQuery is unreachable at {self.where}: {type(error).__name__}") from None
-            raise
 
     def overview(self, start: datetime, end: datetime) -> dict[str, Any]:
         self.step("counting events")
