@@ -181,3 +181,10 @@ def test_report_says_when_the_window_holds_no_events(pipeline, fleet_data, capsy
         r"no events in local\.dt between 2001-01-01 00:00Z and 2001-01-02 00:00Z \(it holds [\d,]+ events",
         error,
     )
+
+
+def test_report_says_when_there_are_no_google_credentials(monkeypatch, capsys):
+    monkeypatch.setenv("GOOGLE_APPLICATION_CREDENTIALS", "/nonexistent/credentials.json")
+    code, error = run_report(capsys, {}, "--dataset", "my-project.dt")
+    assert code == 2
+    assert "no Google credentials: run `gcloud auth application-default login`" in error

@@ -55,6 +55,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace, env: Mapping[str, str]) -> int:
+    from google.auth import exceptions as auth_exceptions
+
     from ops import output
     from ops.google_cloud import bigquery_client
     from ops.report.build import ReportRequest, StepProgress, build_report
@@ -80,7 +82,14 @@ def run(args: argparse.Namespace, env: Mapping[str, str]) -> int:
     endpoint = env.get("BIGQUERY_API_ENDPOINT", "").strip()
     step = StepProgress(output.Progress(args.progress))
     where = f"the emulator {endpoint}" if endpoint else "BigQuery"
-    reader = DatasetReader(bigquery_client(dataset, env), dataset, where, step)
+    try:
+        client = bigquery_client(dataset, env)
+    except auth_exceptions.DefaultCredentialsError:
+        raise UsageError(
+            "no Google credentials: run `gcloud auth application-default login` (or set "
+            "BIGQUERY_API_ENDPOINT for the local emulator)"
+        ) from None
+    reader = DatasetReader(client, dataset, where, step)
     path = build_report(
         request,
         reader,
