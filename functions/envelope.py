@@ -17,7 +17,7 @@ from functions.errors import InvalidBody
 
 _EVENT_ID = re.compile(r"^[A-Za-z0-9_-]{1,128}$")
 _EVENT_TYPE = re.compile(r"^[A-Za-z][A-Za-z0-9_]{0,63}$")
-_TARGET_NAME = re.compile(r"^projects/([A-Za-z0-9_-]{1,128})/devices/([A-Za-z0-9_-]{1,128})$")
+DEVICE_NAME = re.compile(r"^projects/([A-Za-z0-9_-]{1,128})/devices/([A-Za-z0-9_-]{1,128})$")
 
 
 @dataclass(frozen=True)
@@ -100,7 +100,7 @@ def parse(body: bytes) -> Envelope:
         raise InvalidBody("event is missing or not an object")
     event_id = _field(event, "eventId", _EVENT_ID, "event")
     event_type = _field(event, "eventType", _EVENT_TYPE, "event")
-    target = _TARGET_NAME.match(event.get("targetName") if isinstance(event.get("targetName"), str) else "")
+    target = DEVICE_NAME.match(event.get("targetName") if isinstance(event.get("targetName"), str) else "")
     if target is None:
         raise InvalidBody("event.targetName is missing or not projects/<project>/devices/<device>")
     timestamp_text = event.get("timestamp")

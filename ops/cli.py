@@ -1,4 +1,4 @@
-"""The command line of `./run ops` (`python -m ops`): one entry point, one subcommand per task."""
+"""The command line of `dt-bigquery-ops` (`./run ops`): one entry point, one subcommand per task."""
 
 from __future__ import annotations
 
@@ -78,7 +78,7 @@ _JSON_OPTION.add_argument("--json", action="store_true", help="print a JSON docu
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
-        prog="./run ops",
+        prog="dt-bigquery-ops",
         description="Operate the DT → BigQuery bridge. Runbooks: docs/operations.md.",
         formatter_class=argparse.RawDescriptionHelpFormatter,
         epilog=EXIT_CODES,
@@ -126,7 +126,11 @@ def build_parser() -> argparse.ArgumentParser:
         "--page-size", type=int, metavar="N", help="events per history page (default: DT's)"
     )
     backfill.add_argument(
-        "--state", metavar="FILE", help="state file (default .cache/backfill/<project>-<hash>.json)"
+        "--state-file",
+        dest="state",
+        metavar="FILE",
+        help="state file (default $XDG_STATE_HOME/dt-bigquery/backfill/<project>-<hash>.json, "
+        "$XDG_STATE_HOME being ~/.local/state when unset)",
     )
     backfill.add_argument("--restart", action="store_true", help="ignore an unfinished state and start over")
     backfill.add_argument(
@@ -346,7 +350,7 @@ def run_enable(args: argparse.Namespace, env: Mapping[str, str]) -> int:
         print(
             f"connector {result['connector']} was {result['statusBefore']}, now {result['status']} "
             f"(at {until}).\nDT does not re-send what it missed: backfill the gap, e.g.\n"
-            f"  ./run ops backfill --project {project} --since <when it stopped> --until {until}"
+            f"  dt-bigquery-ops backfill --project {project} --since <when it stopped> --until {until}"
         )
     return OK
 
@@ -378,20 +382,25 @@ def run_replay(args: argparse.Namespace, env: Mapping[str, str]) -> int:
     return OK
 
 
+def _fail(message: str, exit_code: int) -> int:
+    """One line on stderr, never a traceback: an operator (or cron) reads the message and the code."""
+    print("error: " + " ".join(message.split())[:500], file=sys.stderr)
+    return exit_code
+
+
 def main(argv: Sequence[str] | None = None, env: Mapping[str, str] | None = None) -> int:
+    """The console script `dt-bigquery-ops`: maps every failure to a one-line message and an exit code."""
     args = build_parser().parse_args(argv)
     env = os.environ if env is None else env
     try:
         return int(args.handler(args, env))
     except MissingCredentials as error:
-        print(f"error: {error}", file=sys.stderr)
-        return USAGE
+        return _fail(str(error), USAGE)
     except OpsError as error:
-        print(f"error: {error}", file=sys.stderr)
-        return error.exit_code
+        return _fail(str(error), error.exit_code)
     except DtApiError as error:
-        print(f"error: {error}", file=sys.stderr)
-        return FAILED
+        return _fail(str(error), FAILED)
     except KeyboardInterrupt:
-        print("error: interrupted", file=sys.stderr)
-        return FAILED
+        return _fail("interrupted", FAILED)
+    except Exception as error:  # the last resort: a library's own exception, e.g. no credentials
+        return _fail(f"{type(error).__name__}: {error}", FAILED)

@@ -17,6 +17,7 @@ from local.servers import FunctionServer, JwksServer, free_port
 ROOT = Path(__file__).resolve().parent.parent
 SHARED_DT = ROOT.parent / "shared" / "dt"
 EVENT_EXAMPLES = ROOT / "tests" / "data" / "events"
+OPS_CLI = ROOT / ".venv-ops" / "bin" / "dt-bigquery-ops"  # installed by ./run setup, as an operator would
 PROJECT = "local"
 SECRET = "current-signature-secret-0123456789"
 PREVIOUS_SECRET = "previous-signature-secret-9876543210"
