@@ -385,8 +385,9 @@ def readme_summary(inputs: dict[str, Any], prices: dict[str, Any], sizes: Sizes)
         )
     lines += [
         "",
-        "Cloud Run instance time (billed while a request is served, 100 ms at least) and Cloud Logging",
-        "(a line per event per function at INFO, plus Cloud Run's request logs) make most of it.",
+        "Small fleets pay mostly for Cloud Run instance time (a lone request is billed 100 ms); large",
+        "ones for Cloud Logging (a line per event per function at INFO, plus Cloud Run's request logs)",
+        "and requests. Log level, a request-log exclusion and the connector type move it most.",
         "",
     ]
     return "\n".join(lines)
