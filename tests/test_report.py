@@ -188,3 +188,10 @@ def test_report_says_when_there_are_no_google_credentials(monkeypatch, capsys):
     code, error = run_report(capsys, {}, "--dataset", "my-project.dt")
     assert code == 2
     assert "no Google credentials: run `gcloud auth application-default login`" in error
+
+
+def test_report_says_when_the_chart_libraries_are_missing(monkeypatch, capsys):
+    monkeypatch.setitem(sys.modules, "vl_convert", None)  # as in an ops install without them
+    code, error = run_report(capsys, {}, "--dataset", "my-project.dt")
+    assert code == 2
+    assert "pip install -r ops/requirements-report.txt" in error

@@ -27,9 +27,11 @@ class Chart:
     svg: str
 
 
-def _alt() -> Any:
+def require_libraries() -> None:
+    """Fail before any query when the chart libraries are missing (they are not in ops/requirements.txt)."""
     try:
-        import altair
+        import altair  # noqa: F401
+        import vl_convert  # noqa: F401
     except ImportError:
         from ops.errors import UsageError
 
@@ -37,6 +39,11 @@ def _alt() -> Any:
             "the report needs Altair and vl-convert: run it as `./run report`, or "
             "`pip install -r ops/requirements-report.txt`"
         ) from None
+
+
+def _alt() -> Any:
+    import altair
+
     return altair
 
 

@@ -60,7 +60,10 @@ def run(args: argparse.Namespace, env: Mapping[str, str]) -> int:
     from ops import output
     from ops.google_cloud import bigquery_client
     from ops.report.build import ReportRequest, StepProgress, build_report
+    from ops.report.charts import require_libraries
     from ops.report.queries import DatasetReader
+
+    require_libraries()
 
     dataset = options.dataset(args.dataset, env, required=True)
     assert dataset is not None
