@@ -12,6 +12,7 @@ from typing import Any
 from ops import options, output
 from ops.dt_api import DtApi, DtApiError, MissingCredentials, RetryPolicy
 from ops.errors import FAILED, OK, UNHEALTHY, USAGE, OpsError, UsageError
+from ops.report import command as report_command
 
 EXIT_CODES = """\
 exit codes:
@@ -222,6 +223,10 @@ def build_parser() -> argparse.ArgumentParser:
         help="stop when no dead letter arrives within this time (default 5)",
     )
     replay.set_defaults(handler=run_replay)
+
+    report = _add_subcommand(commands, "report", report_command.HELP, report_command.DESCRIPTION, [])
+    report_command.add_arguments(report)
+    report.set_defaults(handler=report_command.run)
     return parser
 
 
