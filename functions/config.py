@@ -54,6 +54,19 @@ def _number(env: Mapping[str, str], name: str, default: float, low: float, high:
     return value
 
 
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
+
+
+def _log_level(env: Mapping[str, str]) -> str:
+    """LOG_LEVEL, any letter case, one of LOG_LEVELS (as Terraform's `log_level` validates it)."""
+    raw = env.get("LOG_LEVEL", "").strip()
+    if not raw:
+        return "INFO"
+    if raw.upper() not in LOG_LEVELS:
+        raise ConfigError(f"LOG_LEVEL={raw!r} is not one of {', '.join(LOG_LEVELS)}")
+    return raw.upper()
+
+
 @dataclass(frozen=True)
 class IngestConfig:
     """Settings of the `ingest` function (see README, "Configuration")."""
@@ -97,7 +110,7 @@ class IngestConfig:
             max_body_bytes=int(_number(env, "MAX_BODY_BYTES", 262_144, 1_024, 10_485_760)),
             publish_timeout_seconds=_number(env, "PUBLISH_TIMEOUT_SECONDS", 10.0, 0.1, 300.0),
             clock_leeway_seconds=_number(env, "CLOCK_LEEWAY_SECONDS", 60.0, 0.0, 3600.0),
-            log_level=env.get("LOG_LEVEL", "INFO"),
+            log_level=_log_level(env),
         )
 
 
@@ -125,5 +138,5 @@ class RouterConfig:
                 env, "DEAD_LETTER_TOPIC", TOPIC_PATTERN, "projects/my-project/topics/dt-events-dead-letter"
             ),
             bigquery_timeout_seconds=_number(env, "BIGQUERY_TIMEOUT_SECONDS", 30.0, 1.0, 540.0),
-            log_level=env.get("LOG_LEVEL", "INFO"),
+            log_level=_log_level(env),
         )

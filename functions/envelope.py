@@ -27,7 +27,7 @@ from functions.errors import InvalidBody
 
 _EVENT_ID = re.compile(r"^[A-Za-z0-9_-]{1,128}$")
 _EVENT_TYPE = re.compile(r"^[A-Za-z][A-Za-z0-9_]{0,63}$")
-_TARGET_NAME = re.compile(r"^projects/([A-Za-z0-9_-]{1,128})/devices/([A-Za-z0-9_-]{1,128})$")
+DEVICE_NAME = re.compile(r"^projects/([A-Za-z0-9_-]{1,128})/devices/([A-Za-z0-9_-]{1,128})$")
 
 
 @dataclass(frozen=True)
@@ -124,7 +124,7 @@ def parse(body: bytes) -> Envelope:
             )
     event_id = _field(event, "eventId", _EVENT_ID, where)
     event_type = _field(event, "eventType", _EVENT_TYPE, where)
-    target = _TARGET_NAME.match(event.get("targetName") if isinstance(event.get("targetName"), str) else "")
+    target = DEVICE_NAME.match(event.get("targetName") if isinstance(event.get("targetName"), str) else "")
     if target is None:
         raise InvalidBody(f"{where}targetName is missing or not projects/<project>/devices/<device>")
     timestamp_text = event.get("timestamp")

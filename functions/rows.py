@@ -34,7 +34,7 @@ def _scalar(value: Any, column_type: str) -> Any:
         return value if isinstance(value, bool) else None
     if column_type == "TIMESTAMP":
         try:
-            return timestamps.to_bigquery(timestamps.parse(value))
+            return timestamps.to_rfc3339(timestamps.parse(value))
         except ValueError:
             return None
     if column_type == "JSON":
@@ -81,7 +81,7 @@ def build(
         "event_type": event.event_type,
         "device_id": event.device_id,
         "project_id": event.project_id,
-        "timestamp": timestamps.to_bigquery(event.timestamp),
+        "timestamp": timestamps.to_rfc3339(event.timestamp),
         "device_type": _scalar(metadata.get("deviceType"), "STRING"),
         "product_number": _scalar(metadata.get("productNumber"), "STRING") or None,
         "device_name": _label(event.labels, "name"),
@@ -91,7 +91,7 @@ def build(
         "source": source,
         "pubsub_message_id": message_id,
         "published_at": _scalar(published_at, "TIMESTAMP"),
-        "ingested_at": timestamps.to_bigquery(ingested_at),
+        "ingested_at": timestamps.to_rfc3339(ingested_at),
     }
     # Unknown types keep their whole `event.data`; known types get typed columns from `data.<type>`.
     source = event.document["event"] if table.event_type is None else (event.data or {})

@@ -107,14 +107,26 @@ class SharedSecretVerifier:
         _checksum_matches(claims, body)
 
 
+# After DT rotates its signing key, a token may name a `kid` our cached JWKS lacks: refetch the
+# JWKS then, but at most once per this many seconds (unknown kids are free for anyone to send).
+JWKS_REFRESH_COOLDOWN_SECONDS = 30.0
+
+
 class _DiscoveredJwksClient:
-    """DT's JWKS, found through the OIDC discovery document once, cached by PyJWKClient."""
+    """DT's JWKS, found through the OIDC discovery document once, cached by PyJWKClient.
+
+    A `kid` missing from the cached keys triggers one refetch; if a refetch happened less than
+    `JWKS_REFRESH_COOLDOWN_SECONDS` ago, the answer is `Unavailable` (503: DT retries later)
+    rather than a 401, so a genuine event signed with a freshly rotated key is never refused.
+    Only a `kid` still unknown right after a refetch is an invalid signature.
+    """
 
     def __init__(self, jwks_url: str | None, discovery_url: str) -> None:
         self._jwks_url = jwks_url
         self._discovery_url = discovery_url
         self._client: jwt.PyJWKClient | None = None
         self._lock = threading.Lock()
+        self._last_refresh: float | None = None  # time.monotonic() of the last refetch for a kid
 
     def _resolve(self) -> jwt.PyJWKClient:
         with self._lock:
@@ -123,14 +135,34 @@ class _DiscoveredJwksClient:
                 if url is None:
                     with urllib.request.urlopen(self._discovery_url, timeout=5) as answer:  # noqa: S310 (https URL from config)
                         url = json.load(answer)["jwks_uri"]
-                self._client = jwt.PyJWKClient(
-                    url, cache_jwk_set=True, lifespan=3600, timeout=5, cooldown_duration=30
-                )
+                self._client = jwt.PyJWKClient(url, cache_jwk_set=True, lifespan=3600, timeout=5)
             return self._client
+
+    def _key_by_id(self, kid: str) -> Any:
+        client = self._resolve()
+        key = client.match_kid(client.get_signing_keys(), kid)
+        if key is not None:
+            return key.key
+        with self._lock:
+            now = time.monotonic()
+            last = self._last_refresh
+            if last is not None and now - last < JWKS_REFRESH_COOLDOWN_SECONDS:
+                raise Unavailable(
+                    f"the {ASYMMETRIC_HEADER} token names DT key {kid[:64]!r}, not among DT's keys fetched "
+                    f"{now - last:.0f} s ago; retry later (DT may have rotated its keys)"
+                )
+            self._last_refresh = now
+        key = client.match_kid(client.get_signing_keys(refresh=True), kid)
+        if key is None:
+            raise InvalidSignature(f"the {ASYMMETRIC_HEADER} token names no known DT key ({kid[:64]!r})")
+        return key.key
 
     def key_for(self, token: str) -> Any:
         try:
-            return self._resolve().get_signing_key_from_jwt(token).key
+            kid = jwt.get_unverified_header(token).get("kid")
+            if not isinstance(kid, str) or not kid:
+                raise InvalidSignature(f"the {ASYMMETRIC_HEADER} token has no kid header")
+            return self._key_by_id(kid)
         except jwt.PyJWKClientConnectionError as error:
             raise Unavailable(f"DT's signing keys could not be fetched: {error}") from None
         except (OSError, ValueError, KeyError) as error:
@@ -152,32 +184,37 @@ class AsymmetricVerifier:
         self._keys = _DiscoveredJwksClient(config.jwks_url, config.oidc_discovery_url)
         self._clock = clock
 
+    def _check_claims(self, claims: Mapping[str, Any], body: bytes) -> None:
+        """Issuer, DT organization (`sub`), times and body checksum."""
+        if claims.get("iss") != self._issuer:
+            raise InvalidSignature(f"the {ASYMMETRIC_HEADER} token's issuer (iss) is not DT's")
+        sub = claims.get("sub")
+        if not isinstance(sub, str) or not hmac.compare_digest(sub.encode(), self._organization_id.encode()):
+            raise InvalidSignature(f"the {ASYMMETRIC_HEADER} token is for another DT organization")
+        _check_times(claims, self._clock(), self._leeway)
+        _checksum_matches(claims, body)
+
     def verify(self, token: str, body: bytes) -> None:
         try:
             if jwt.get_unverified_header(token).get("alg") != "ES256":
                 raise InvalidSignature(f"the {ASYMMETRIC_HEADER} token is not signed with ES256")
+            unverified = jwt.decode(token, options={"verify_signature": False})
         except jwt.PyJWTError as error:
             raise InvalidSignature(f"the {ASYMMETRIC_HEADER} token is malformed: {error}") from None
+        # What is wrong whatever the key is refused first: it costs no fetch of DT's keys, and only
+        # a token that could be genuine is told to retry later when its key is not known yet.
+        self._check_claims(unverified, body)
         key = self._keys.key_for(token)
         try:
             claims = jwt.decode(
                 token,
                 key,
                 algorithms=["ES256"],
-                issuer=self._issuer,
-                options={
-                    "verify_exp": False,
-                    "verify_iat": False,
-                    "verify_nbf": False,
-                    "require": ["iss", "sub"],
-                },
+                options={"verify_exp": False, "verify_iat": False, "verify_nbf": False},
             )
         except jwt.PyJWTError as error:
             raise InvalidSignature(f"the {ASYMMETRIC_HEADER} token is invalid: {error}") from None
-        if not hmac.compare_digest(str(claims["sub"]).encode(), self._organization_id.encode()):
-            raise InvalidSignature(f"the {ASYMMETRIC_HEADER} token is for another DT organization")
-        _check_times(claims, self._clock(), self._leeway)
-        _checksum_matches(claims, body)
+        self._check_claims(claims, body)
 
 
 class RequestVerifier:

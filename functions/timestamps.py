@@ -31,6 +31,6 @@ def parse(value: object) -> datetime:
     return moment
 
 
-def to_bigquery(value: datetime) -> str:
-    """Format for a BigQuery TIMESTAMP in a streaming insert (UTC, microseconds)."""
+def to_rfc3339(value: datetime) -> str:
+    """UTC with microseconds, as DT writes it and BigQuery, DT's API and Pub/Sub push take it."""
     return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")

@@ -18,7 +18,8 @@ from typing import Any
 import jwt
 from cryptography.hazmat.primitives.asymmetric import ec
 
-DT_ISSUER = "https://identity.disruptive-technologies.com/data-connector"
+from functions.config import DT_ISSUER
+
 _XID_ALPHABET = "0123456789abcdefghijklmnopqrstuv"
 
 

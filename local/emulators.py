@@ -9,6 +9,7 @@ on a configurable port, polled until it answers, and stopped (with its children)
 from __future__ import annotations
 
 import argparse
+import functools
 import os
 import shutil
 import signal
@@ -23,12 +24,69 @@ from contextlib import contextmanager, suppress
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-PUBSUB_EMULATOR = Path("/usr/lib/google-cloud-sdk/platform/pubsub-emulator/bin/cloud-pubsub-emulator")
+# Where the gcloud SDK puts the Pub/Sub emulator, under its root (`gcloud components install
+# pubsub-emulator`, or the Debian/RPM package google-cloud-cli-pubsub-emulator).
+PUBSUB_EMULATOR_IN_SDK = Path("platform/pubsub-emulator/bin/cloud-pubsub-emulator")
+DEBIAN_SDK_ROOT = Path("/usr/lib/google-cloud-sdk")
 BQEMULATOR = ROOT / ".venv-bqemulator" / "bin" / "bqemulator"
 
 
 class EmulatorError(RuntimeError):
     """An emulator is missing or did not become ready."""
+
+
+def _gcloud_info_sdk_root() -> Path | None:
+    """The SDK root as gcloud itself reports it (slow: a Python start-up; the last resort)."""
+    gcloud = shutil.which("gcloud")
+    if gcloud is None:
+        return None
+    try:
+        answer = subprocess.run(
+            [gcloud, "info", "--format=value(installation.sdk_root)"],
+            capture_output=True, text=True, timeout=60, check=True,
+        )  # fmt: skip
+    except (OSError, subprocess.SubprocessError):
+        return None
+    root = answer.stdout.strip()
+    return Path(root) if root else None
+
+
+@functools.cache
+def find_pubsub_emulator() -> Path:
+    """The `cloud-pubsub-emulator` launcher, found the ways the gcloud SDK installs it:
+    $PUBSUB_EMULATOR_BIN, then PATH, then the SDK of the `gcloud` on PATH, the Debian
+    package's SDK root, and last what `gcloud info` reports."""
+    tried: list[str] = []
+    explicit = os.environ.get("PUBSUB_EMULATOR_BIN", "").strip()
+    if explicit:
+        if os.access(explicit, os.X_OK):
+            return Path(explicit)
+        raise EmulatorError(f"PUBSUB_EMULATOR_BIN={explicit} is not an executable file")
+    on_path = shutil.which("cloud-pubsub-emulator")
+    if on_path is not None:
+        return Path(on_path)
+    tried.append("cloud-pubsub-emulator on PATH")
+    roots = []
+    gcloud = shutil.which("gcloud")
+    if gcloud is not None:
+        roots.append(Path(gcloud).resolve().parent.parent)  # <sdk root>/bin/gcloud
+    roots.append(DEBIAN_SDK_ROOT)
+    for root in roots:
+        candidate = root / PUBSUB_EMULATOR_IN_SDK
+        if os.access(candidate, os.X_OK):
+            return candidate
+        tried.append(str(candidate))
+    reported = _gcloud_info_sdk_root()
+    if reported is not None:
+        candidate = reported / PUBSUB_EMULATOR_IN_SDK
+        if os.access(candidate, os.X_OK):
+            return candidate
+        tried.append(f"{candidate} (gcloud info)")
+    raise EmulatorError(
+        "Google's Pub/Sub emulator is not installed (looked for " + ", ".join(tried) + "). Install it with "
+        "`./run setup` (Debian package google-cloud-cli-pubsub-emulator), or "
+        "`gcloud components install pubsub-emulator`, or set PUBSUB_EMULATOR_BIN to its launcher."
+    )
 
 
 def _answers(url: str) -> bool:
@@ -115,7 +173,7 @@ class Emulator:
 
 
 class PubSubEmulator(Emulator):
-    """Google's official Pub/Sub emulator (Debian package google-cloud-cli-pubsub-emulator).
+    """Google's official Pub/Sub emulator, from the gcloud SDK (see `find_pubsub_emulator`).
 
     It keeps everything in memory: a restart loses topics, subscriptions and messages.
     """
@@ -123,11 +181,7 @@ class PubSubEmulator(Emulator):
     name = "pubsub-emulator"
 
     def command(self) -> list[str]:
-        if not PUBSUB_EMULATOR.exists():
-            raise EmulatorError(
-                f"{PUBSUB_EMULATOR} is missing: run ./run setup (installs google-cloud-cli-pubsub-emulator)"
-            )
-        return [str(PUBSUB_EMULATOR), "--host=127.0.0.1", f"--port={self.port}"]
+        return [str(find_pubsub_emulator()), "--host=127.0.0.1", f"--port={self.port}"]
 
 
 class BigQueryEmulator(Emulator):
@@ -192,7 +246,7 @@ def running(
             shutil.rmtree(base, ignore_errors=True)
 
 
-def main() -> None:
+def main() -> int:
     parser = argparse.ArgumentParser(description="Run the Pub/Sub and BigQuery emulators until Ctrl-C.")
     parser.add_argument("--pubsub-port", type=int, default=int(os.environ.get("PUBSUB_PORT", 8085)))
     parser.add_argument("--bigquery-port", type=int, default=int(os.environ.get("BIGQUERY_PORT", 9050)))
@@ -200,13 +254,26 @@ def main() -> None:
         "--bigquery-grpc-port", type=int, default=int(os.environ.get("BIGQUERY_GRPC_PORT", 9060))
     )
     parser.add_argument("--project", default=os.environ.get("GOOGLE_CLOUD_PROJECT", "local"))
+    parser.add_argument(
+        "--find-pubsub",
+        action="store_true",
+        help="only print where the Pub/Sub emulator is (exit 1 if missing)",
+    )
     args = parser.parse_args()
+    if args.find_pubsub:
+        try:
+            print(find_pubsub_emulator())
+        except EmulatorError as error:
+            print(f"error: {error}", file=sys.stderr)
+            return 1
+        return 0
     with running(args.pubsub_port, args.bigquery_port, args.bigquery_grpc_port, args.project):
         print(f"Pub/Sub emulator: PUBSUB_EMULATOR_HOST=127.0.0.1:{args.pubsub_port}")
         print(f"BigQuery emulator: http://127.0.0.1:{args.bigquery_port} (project {args.project})")
         print("Ctrl-C to stop.")
         with suppress(KeyboardInterrupt):
             signal.pause()
+    return 0
 
 
 if __name__ == "__main__":

@@ -31,7 +31,7 @@ from typing import Any
 
 import requests
 
-from functions import catalogue
+from functions import catalogue, timestamps
 from local.dt_signing import AsymmetricSigner, headers_for, new_xid
 from ops.output import format_table
 
@@ -64,10 +64,6 @@ PLACES = [
 UNKNOWN_EVENT_TYPE = "airQuality"
 
 
-def _time(moment: datetime) -> str:
-    return moment.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
-
-
 @dataclass
 class Device:
     device_id: str
@@ -91,7 +87,8 @@ def _samples(
     """2nd-gen sensors send several samples per event, newest first."""
     count = device.rng.choice([1, 1, 2, 3])
     return [
-        value(moment - timedelta(minutes=5 * i)) | {"sampleTime": _time(moment - timedelta(minutes=5 * i))}
+        value(moment - timedelta(minutes=5 * i))
+        | {"sampleTime": timestamps.to_rfc3339(moment - timedelta(minutes=5 * i))}
         for i in range(count)
     ]
 
@@ -184,14 +181,14 @@ def body(device: Device, event_type: str, moment: datetime, data: dict[str, Any]
         )
     else:
         inner = data if data is not None else event_data(event_type, device, moment)
-        payload = {event_type: inner | {"updateTime": _time(moment)}}
+        payload = {event_type: inner | {"updateTime": timestamps.to_rfc3339(moment)}}
     document = {
         "event": {
             "eventId": new_xid(),
             "targetName": f"projects/{device.project_id}/devices/{device.device_id}",
             "eventType": event_type,
             "data": payload,
-            "timestamp": _time(moment),
+            "timestamp": timestamps.to_rfc3339(moment),
         },
         "labels": device.labels,
         "metadata": {

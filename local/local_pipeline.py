@@ -162,6 +162,17 @@ def print_next_steps(pipeline: Pipeline) -> None:
     )
 
 
+def write_report(pipeline: Pipeline, path: Path, period_hours: float) -> bool:
+    """The chart report of what landed, written as `./run report` writes it (ops/report)."""
+    from ops import cli
+
+    s = pipeline.settings
+    print("\nChart report (open it in a browser):", flush=True)
+    argv = ["report", "--dataset", f"{s.project}.{s.dataset}", "--since", f"{int(period_hours) + 1}h",
+            "--output", str(path), "--dead-letter-subscription", pipeline.dead_letter_subscription_path]  # fmt: skip
+    return cli.main(argv, os.environ | {"BIGQUERY_API_ENDPOINT": pipeline.bigquery_endpoint}) == 0
+
+
 def demo(args: argparse.Namespace) -> int:
     signer = AsymmetricSigner(organization_id=LOCAL_ORGANIZATION_ID)
     settings = settings_from(args, signer)
@@ -189,10 +200,12 @@ def demo(args: argparse.Namespace) -> int:
         print_summary(pipeline, report, landed)
         print_paths(pipeline, http, pubsub)
         print_examples(pipeline)
+        report_path = (args.work_dir or Path(".cache", "report")) / "demo-report.html"
+        drawn = write_report(pipeline, report_path, args.period_hours)
         print_next_steps(pipeline)
         complete = sum(landed.values()) == len(report.accepted_ids) and not report.refused
     print("Stopped everything." if complete else "Stopped. Some events did not land: see the table above.")
-    return 0 if complete else 1
+    return 0 if complete and drawn else 1
 
 
 def serve(args: argparse.Namespace) -> int:

@@ -20,12 +20,13 @@ import base64
 import contextlib
 import time
 from concurrent.futures import ThreadPoolExecutor
-from datetime import UTC
 
 import requests
 from google.cloud import pubsub_v1
 from google.cloud.pubsub_v1.subscriber.message import Message
 from google.cloud.pubsub_v1.subscriber.scheduler import ThreadScheduler
+
+from functions import timestamps
 
 
 class PushRelay:
@@ -63,7 +64,7 @@ class PushRelay:
                 "data": base64.b64encode(message.data).decode(),
                 "attributes": dict(message.attributes),
                 "messageId": message.message_id,
-                "publishTime": message.publish_time.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ"),
+                "publishTime": timestamps.to_rfc3339(message.publish_time),
             },
             "subscription": self.subscription,
             "deliveryAttempt": attempt,

@@ -16,8 +16,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import re
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -27,14 +26,18 @@ from functions import envelope, timestamps
 from functions.catalogue import to_camel_case, to_snake_case
 from functions.errors import InvalidBody
 from ops import output
-from ops.dt_api import DtApi, DtApiError, Page, to_rfc3339
+from ops.dt_api import DtApi, DtApiError, Page
 from ops.errors import OpsError, UsageError
 from ops.google_cloud import ConfirmingPublisher, Message
 
-STATE_DIR = Path(__file__).resolve().parents[2] / ".cache" / "backfill"
 STATE_VERSION = 1
 SOURCE = "backfill"
-_DEVICE_NAME = re.compile(r"^projects/([A-Za-z0-9_-]+)/devices/([A-Za-z0-9_-]+)$")
+
+
+def state_directory(env: Mapping[str, str] = os.environ) -> Path:
+    """Where backfill state lives by default: the XDG state directory, never the repository."""
+    base = env.get("XDG_STATE_HOME", "").strip() or str(Path.home() / ".local" / "state")
+    return Path(base) / "dt-bigquery" / "backfill"
 
 
 @dataclass(frozen=True)
@@ -61,7 +64,7 @@ class BackfillRequest:
         key = json.dumps(
             [self.project, self.since, self.until or "now", sorted(self.event_types), sorted(self.device_ids)]
         )
-        return STATE_DIR / f"{self.project}-{hashlib.sha256(key.encode()).hexdigest()[:12]}.json"
+        return state_directory() / f"{self.project}-{hashlib.sha256(key.encode()).hexdigest()[:12]}.json"
 
 
 @dataclass
@@ -135,9 +138,9 @@ class BackfillState:
         document = {
             "version": STATE_VERSION,
             "project": self.project,
-            "start": to_rfc3339(self.start),
-            "end": to_rfc3339(self.end),
-            "startedAt": to_rfc3339(self.started_at),
+            "start": timestamps.to_rfc3339(self.start),
+            "end": timestamps.to_rfc3339(self.end),
+            "startedAt": timestamps.to_rfc3339(self.started_at),
             "complete": self.complete,
             "devices": {key: value.to_json() for key, value in self.devices.items()},
         }
@@ -149,7 +152,7 @@ class BackfillState:
 
 def device_name(device: dict[str, Any]) -> tuple[str, str]:
     """(project id, device id) of an entry of DT's device list (`projects/<p>/devices/<d>`)."""
-    match = _DEVICE_NAME.match(str(device.get("name", "")))
+    match = envelope.DEVICE_NAME.match(str(device.get("name", "")))
     if match is None:
         raise DtApiError(f"DT listed a device named {device.get('name')!r}, not projects/<p>/devices/<d>")
     return match.group(1), match.group(2)

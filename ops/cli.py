@@ -1,4 +1,4 @@
-"""The command line of `./run ops` (`python -m ops`): one entry point, one subcommand per task."""
+"""The command line of `dt-bigquery-ops` (`./run ops`): one entry point, one subcommand per task."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ from typing import Any
 from ops import options, output
 from ops.dt_api import DtApi, DtApiError, MissingCredentials, RetryPolicy
 from ops.errors import FAILED, OK, UNHEALTHY, USAGE, OpsError, UsageError
+from ops.report import command as report_command
 
 EXIT_CODES = """\
 exit codes:
@@ -77,7 +78,7 @@ _JSON_OPTION.add_argument("--json", action="store_true", help="print a JSON docu
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
-        prog="./run ops",
+        prog="dt-bigquery-ops",
         description="Operate the DT → BigQuery bridge. Runbooks: docs/operations.md.",
         formatter_class=argparse.RawDescriptionHelpFormatter,
         epilog=EXIT_CODES,
@@ -125,7 +126,11 @@ def build_parser() -> argparse.ArgumentParser:
         "--page-size", type=int, metavar="N", help="events per history page (default: DT's)"
     )
     backfill.add_argument(
-        "--state", metavar="FILE", help="state file (default .cache/backfill/<project>-<hash>.json)"
+        "--state-file",
+        dest="state",
+        metavar="FILE",
+        help="state file (default $XDG_STATE_HOME/dt-bigquery/backfill/<project>-<hash>.json, "
+        "$XDG_STATE_HOME being ~/.local/state when unset)",
     )
     backfill.add_argument("--restart", action="store_true", help="ignore an unfinished state and start over")
     backfill.add_argument(
@@ -218,6 +223,10 @@ def build_parser() -> argparse.ArgumentParser:
         help="stop when no dead letter arrives within this time (default 5)",
     )
     replay.set_defaults(handler=run_replay)
+
+    report = _add_subcommand(commands, "report", report_command.HELP, report_command.DESCRIPTION, [])
+    report_command.add_arguments(report)
+    report.set_defaults(handler=report_command.run)
     return parser
 
 
@@ -341,7 +350,7 @@ def run_enable(args: argparse.Namespace, env: Mapping[str, str]) -> int:
         print(
             f"connector {result['connector']} was {result['statusBefore']}, now {result['status']} "
             f"(at {until}).\nDT does not re-send what it missed: backfill the gap, e.g.\n"
-            f"  ./run ops backfill --project {project} --since <when it stopped> --until {until}"
+            f"  dt-bigquery-ops backfill --project {project} --since <when it stopped> --until {until}"
         )
     return OK
 
@@ -373,20 +382,25 @@ def run_replay(args: argparse.Namespace, env: Mapping[str, str]) -> int:
     return OK
 
 
+def _fail(message: str, exit_code: int) -> int:
+    """One line on stderr, never a traceback: an operator (or cron) reads the message and the code."""
+    print("error: " + " ".join(message.split())[:500], file=sys.stderr)
+    return exit_code
+
+
 def main(argv: Sequence[str] | None = None, env: Mapping[str, str] | None = None) -> int:
+    """The console script `dt-bigquery-ops`: maps every failure to a one-line message and an exit code."""
     args = build_parser().parse_args(argv)
     env = os.environ if env is None else env
     try:
         return int(args.handler(args, env))
     except MissingCredentials as error:
-        print(f"error: {error}", file=sys.stderr)
-        return USAGE
+        return _fail(str(error), USAGE)
     except OpsError as error:
-        print(f"error: {error}", file=sys.stderr)
-        return error.exit_code
+        return _fail(str(error), error.exit_code)
     except DtApiError as error:
-        print(f"error: {error}", file=sys.stderr)
-        return FAILED
+        return _fail(str(error), FAILED)
     except KeyboardInterrupt:
-        print("error: interrupted", file=sys.stderr)
-        return FAILED
+        return _fail("interrupted", FAILED)
+    except Exception as error:  # the last resort: a library's own exception, e.g. no credentials
+        return _fail(f"{type(error).__name__}: {error}", FAILED)

@@ -25,6 +25,8 @@ from typing import Any
 import jwt
 import requests
 
+from functions import timestamps
+
 DEFAULT_API_URL = "https://api.disruptive-technologies.com"
 DEFAULT_TOKEN_ENDPOINT = "https://identity.disruptive-technologies.com/oauth2/token"  # noqa: S105 (a URL)
 _RETRIED_STATUSES = frozenset({429, 500, 502, 503, 504})
@@ -139,11 +141,6 @@ def _error_text(response: requests.Response) -> str:
     if isinstance(body, dict):
         return str(body.get("error") or body.get("error_description") or body.get("message") or body)[:300]
     return str(body)[:200]
-
-
-def to_rfc3339(moment: datetime) -> str:
-    """A UTC timestamp as DT's API takes it: 2025-03-11T08:15:03.208571Z."""
-    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
 class DtApi:
@@ -299,7 +296,10 @@ class DtApi:
         page_size: int | None = None,
     ) -> Page:
         """One page of a device's event history in [start, end)."""
-        params: dict[str, Any] = {"startTime": to_rfc3339(start), "endTime": to_rfc3339(end)}
+        params: dict[str, Any] = {
+            "startTime": timestamps.to_rfc3339(start),
+            "endTime": timestamps.to_rfc3339(end),
+        }
         if event_types:
             params["eventTypes"] = list(event_types)
         if page_size:

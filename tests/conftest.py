@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import os
+import socket
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -15,8 +17,9 @@ from local.pipeline import Pipeline, PipelineSettings
 from local.servers import FunctionServer, JwksServer, free_port
 
 ROOT = Path(__file__).resolve().parent.parent
-SHARED_DT = ROOT.parent / "shared" / "dt"
+DT_DATA = ROOT / "tests" / "data" / "dt"  # real DT requests; see its README for where each comes from
 EVENT_EXAMPLES = ROOT / "tests" / "data" / "events"
+OPS_CLI = ROOT / ".venv-ops" / "bin" / "dt-bigquery-ops"  # installed by ./run setup, as an operator would
 PROJECT = "local"
 SECRET = "current-signature-secret-0123456789"
 PREVIOUS_SECRET = "previous-signature-secret-9876543210"
@@ -30,7 +33,7 @@ def example_body(table: str) -> bytes:
 
 def real_body(name: str) -> bytes:
     """A body captured from a real DT connector (exact bytes)."""
-    return (SHARED_DT / "real-bodies" / name).read_bytes()
+    return (DT_DATA / "real-bodies" / name).read_bytes()
 
 
 def with_event(body: bytes, **event_fields: object) -> bytes:
@@ -38,6 +41,35 @@ def with_event(body: bytes, **event_fields: object) -> bytes:
     document = json.loads(body)
     document["event"].update(event_fields)
     return json.dumps(document, separators=(",", ":")).encode()
+
+
+def _listening(host: str) -> bool:
+    address, _, port = host.rpartition(":")
+    try:
+        with socket.create_connection((address or "127.0.0.1", int(port)), timeout=2):
+            return True
+    except (OSError, ValueError):
+        return False
+
+
+@pytest.fixture(scope="session", autouse=True)
+def pubsub_emulator_host_restored() -> Iterator[None]:
+    """After all the tests, PUBSUB_EMULATOR_HOST is what it was before them."""
+    before = os.environ.get("PUBSUB_EMULATOR_HOST")
+    yield
+    after = os.environ.get("PUBSUB_EMULATOR_HOST")
+    assert after == before, f"the tests left PUBSUB_EMULATOR_HOST={after!r} (it was {before!r})"
+
+
+@pytest.fixture(scope="module", autouse=True)
+def pubsub_emulator_host_not_left_dangling() -> Iterator[None]:
+    """No test module leaves PUBSUB_EMULATOR_HOST changed to where nothing listens (a stopped
+    emulator): the next Pub/Sub client would fail there, far from the cause."""
+    before = os.environ.get("PUBSUB_EMULATOR_HOST")
+    yield
+    after = os.environ.get("PUBSUB_EMULATOR_HOST")
+    if after is not None and after != before and not _listening(after):
+        pytest.fail(f"PUBSUB_EMULATOR_HOST was left at {after}, where nothing listens (it was {before!r})")
 
 
 @pytest.fixture(scope="session")

@@ -122,8 +122,10 @@ def test_the_same_event_three_times_is_one_row_in_what_users_query(pipeline):
     body = with_event(real_body("touch.json"), eventId=event_id)
     for _ in range(3):
         send(pipeline, body)
-    log = wait_for_rows(pipeline, f"SELECT * FROM {{dataset}}.touch_log WHERE event_id = '{event_id}'", 3)
-    assert len(log) == 3, "the emulator keeps every delivery in the log table"
+    # Real BigQuery may drop repeats by insertId (best effort), the emulator keeps them: wait for
+    # up to 3 log rows, then assert what holds on both.
+    log = wait_for_rows(pipeline, f"SELECT * FROM {{dataset}}.touch_log WHERE event_id = '{event_id}'", 3, 20)
+    assert len(log) >= 1
     assert len(pipeline.query(f"SELECT * FROM {{dataset}}.touch WHERE event_id = '{event_id}'")) == 1
     assert len(pipeline.query(f"SELECT * FROM {{dataset}}.events WHERE event_id = '{event_id}'")) == 1
 

@@ -3,6 +3,8 @@ warmed up with ~1,000 requests (500 events, 500 forged) before the first drill s
 
 from __future__ import annotations
 
+import threading
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
@@ -12,7 +14,7 @@ from local.dt_signing import AsymmetricSigner
 from local.pipeline import Pipeline, PipelineSettings
 from local.servers import free_port
 from tests.conftest import ORGANIZATION_ID, SECRET
-from tests.drills.helpers import fleet_bodies, send_burst
+from tests.drills.helpers import Burst, fleet_bodies, send_burst
 
 WARM_UP_EVENTS = 1_000
 # The DT signing key of the drills (the JWKS the drill pipeline serves).
@@ -25,7 +27,6 @@ class Drill:
     signer: AsymmetricSigner
     rss_after_warm_up: int = 0
     dead_letters: list = field(default_factory=list)  # every dead letter drained so far
-    state: dict = field(default_factory=dict)  # what a drill leaves for a later test
 
 
 def drill_settings(signer: AsymmetricSigner, **overrides: object) -> PipelineSettings:
@@ -58,3 +59,48 @@ def drill() -> Iterator[Drill]:
         assert set(forged.refused.values()) == {401}, forged.refused
         assert pipeline.ingest is not None
         yield Drill(pipeline, signer, pipeline.ingest.rss_bytes())
+
+
+# Drill 1: Pub/Sub cut off from `ingest` in the middle of a burst (checked by test_1 and test_3).
+INGEST_OUTAGE_PROJECT = "drillingestoutage"
+INGEST_OUTAGE_EVENTS = 10_000
+INGEST_OUTAGE_SECONDS = 4.0
+
+
+@dataclass
+class IngestOutage:
+    bodies: list[bytes]
+    burst: Burst
+    sent_at: float  # time.monotonic() when the last answer came
+
+
+@pytest.fixture(scope="package")
+def ingest_outage(drill: Drill) -> IngestOutage:
+    """Drill 1's burst, sent once by the first test that needs it (drill 1's check, or its
+    landing check when that runs alone), with Pub/Sub cut off from `ingest` a third of the way."""
+    pipeline = drill.pipeline
+    bodies = fleet_bodies(INGEST_OUTAGE_EVENTS, INGEST_OUTAGE_PROJECT, seed=11)
+    cut_at = len(bodies) // 3
+    cut, restored = threading.Event(), threading.Event()
+
+    def outage() -> None:
+        cut.wait()
+        pipeline.pubsub_proxy.stop()
+        time.sleep(INGEST_OUTAGE_SECONDS)
+        pipeline.pubsub_proxy.start()
+        restored.set()
+
+    def after_each(burst: Burst) -> None:
+        if burst.done >= cut_at:
+            cut.set()
+
+    controller = threading.Thread(target=outage, daemon=True)
+    controller.start()
+    try:
+        burst = send_burst(pipeline.ingest_url, bodies, SECRET, drill.signer, 16, 150, after_each)
+    finally:
+        cut.set()
+        controller.join(timeout=30)
+        if not restored.is_set():
+            pipeline.pubsub_proxy.start()
+    return IngestOutage(bodies, burst, time.monotonic())

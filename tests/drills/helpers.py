@@ -177,10 +177,19 @@ def count_in_bigquery(pipeline: Pipeline, project_id: str) -> tuple[int, int]:
     return int(row["n"]), int(row["d"])
 
 
-def wait_for_count(pipeline: Pipeline, project_id: str, expected: int, timeout: float) -> tuple[int, int]:
-    deadline = time.monotonic() + timeout
-    while True:
-        counts = count_in_bigquery(pipeline, project_id)
-        if counts[0] >= expected or time.monotonic() > deadline:
-            return counts
+def wait_for_count(
+    pipeline: Pipeline, project_id: str, expected: int, stall: float, limit: float = 900
+) -> tuple[int, int]:
+    """Poll until `expected` rows, while rows keep arriving: give up after `stall` seconds
+    without a new row (a loaded machine is slow, a stuck pipeline stops), or `limit` in all."""
+    started = last_progress = time.monotonic()
+    counts = count_in_bigquery(pipeline, project_id)
+    while counts[0] < expected:
+        now = time.monotonic()
+        if now - last_progress > stall or now - started > limit:
+            break
         time.sleep(2)
+        previous, counts = counts, count_in_bigquery(pipeline, project_id)
+        if counts[0] > previous[0]:
+            last_progress = time.monotonic()
+    return counts

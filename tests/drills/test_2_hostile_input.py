@@ -2,6 +2,8 @@
 
 Invariant over more than 10,000 requests: no 5xx, no 2xx for anything not correctly signed,
 no crash (every request answered), and a genuine event is still answered 200 afterwards.
+The one 5xx allowed is the 503 for a token that names a DT key not fetched yet while DT's keys
+were refetched moments ago (as a genuine event just after a key rotation would be answered).
 """
 
 from __future__ import annotations
@@ -29,6 +31,7 @@ MAX_BODY_BYTES = 262_144
 PROJECT = "drillhostile"
 STATUSES: Counter[int] = Counter()
 FORGERIES_ACCEPTED: list[str] = []
+RETRY_LATER: list[int] = []  # the 503s a test allowed (a kid unknown within the refetch cooldown)
 OTHER_SIGNER = AsymmetricSigner(organization_id="test-organization-id")
 STARTED = time.monotonic()
 
@@ -100,7 +103,10 @@ def send(
     body: bytes, headers: list[tuple[str, str]], correctly_signed: bool, expected: set[int] | None = None
 ) -> int:
     status = CLIENT.post(body, headers)
-    assert status < 500, f"{status} for {body[:80]!r} with {[name for name, _ in headers]}"
+    if status == 503 and expected is not None and 503 in expected:
+        RETRY_LATER.append(status)
+    else:
+        assert status < 500, f"{status} for {body[:80]!r} with {[name for name, _ in headers]}"
     if not correctly_signed and 200 <= status < 300:
         FORGERIES_ACCEPTED.append(body[:200].decode(errors="replace"))
     assert correctly_signed or not 200 <= status < 300, "a forged request was accepted"
@@ -342,7 +348,8 @@ def test_wrong_kid(body, case):
         "no kid": {},
     }[case]
     token = jwt.encode(claims, key, algorithm="ES256", headers=headers)
-    send(body, [("DT-Asymmetric-Signature", token)], False, {401})
+    unknown_kid = case in ("other key, its kid", "our key, unknown kid")
+    send(body, [("DT-Asymmetric-Signature", token)], False, {401, 503} if unknown_kid else {401})
 
 
 @pytest.mark.drill
@@ -409,6 +416,7 @@ def test_the_server_still_serves_a_genuine_event_and_nothing_forged_got_in(drill
         **{
             "2xx": sum(n for s, n in STATUSES.items() if 200 <= s < 300),
             "5xx": sum(n for s, n in STATUSES.items() if s >= 500),
+            "503 unknown kid": len(RETRY_LATER),
         },
         statuses=dict(sorted(STATUSES.items())),
         forgeries_accepted=len(FORGERIES_ACCEPTED),
@@ -416,5 +424,7 @@ def test_the_server_still_serves_a_genuine_event_and_nothing_forged_got_in(drill
     )
     assert status == 200
     assert not FORGERIES_ACCEPTED
-    assert not [s for s in STATUSES if s >= 500]
+    assert sum(n for s, n in STATUSES.items() if s >= 500) == len(RETRY_LATER), (
+        "a 5xx other than 'retry later'"
+    )
     assert requests_sent >= 10_000

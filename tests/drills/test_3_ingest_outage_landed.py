@@ -6,17 +6,20 @@ import time
 
 import pytest
 
+from tests.drills.conftest import INGEST_OUTAGE_PROJECT as PROJECT
+from tests.drills.conftest import IngestOutage
 from tests.drills.helpers import count_in_bigquery, drain_dead_letters, summary, wait_for_count
-from tests.drills.test_1_ingest_outage import PROJECT
 
 
 @pytest.mark.drill
-def test_every_accepted_event_of_the_burst_is_in_bigquery_exactly_once(drill, capsys):
-    if "ingest outage" not in drill.state:
-        pytest.skip("the burst of drill 1 was not sent")
+@pytest.mark.timeout(1200)  # run alone, this includes sending the 10,000-event burst
+def test_every_accepted_event_of_the_burst_is_in_bigquery_exactly_once(
+    drill, ingest_outage: IngestOutage, capsys
+):
+    """Run alone, this sends drill 1's burst itself (the `ingest_outage` fixture)."""
     pipeline = drill.pipeline
-    bodies, burst, sent_at = drill.state["ingest outage"]
-    wait_for_count(pipeline, PROJECT, len(burst.accepted), timeout=180)
+    bodies, burst, sent_at = ingest_outage.bodies, ingest_outage.burst, ingest_outage.sent_at
+    wait_for_count(pipeline, PROJECT, len(burst.accepted), stall=120)
     landing = time.monotonic() - sent_at
     time.sleep(2)  # a late redelivered duplicate would show now
     rows, distinct = count_in_bigquery(pipeline, PROJECT)
