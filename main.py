@@ -1,6 +1,7 @@
 """Cloud Functions entry points. All logic lives in the `functions` package.
 
-- `ingest` (HTTP): DT Data Connector → verified → Pub/Sub.
+- `ingest` (HTTP, async: served by functions-framework's ASGI server): DT Data Connector →
+  verified → Pub/Sub.
 - `route` (CloudEvent, Pub/Sub push): Pub/Sub → typed BigQuery tables.
 Each builds its handler once, at start-up when FUNCTION_TARGET names it (so a bad
 configuration stops the instance with a clear message), and a process serving one never
@@ -12,9 +13,11 @@ from __future__ import annotations
 import functools
 import os
 
-import flask
 import functions_framework
+import functions_framework.aio
 from cloudevents.http import CloudEvent
+from starlette.requests import Request
+from starlette.responses import Response
 
 from functions import logs
 from functions.config import IngestConfig, RouterConfig
@@ -38,10 +41,10 @@ def _route_handler():
     return Router(config)
 
 
-@functions_framework.http
-def ingest(request: flask.Request) -> tuple[str, int, dict[str, str]]:
+@functions_framework.aio.http
+async def ingest(request: Request) -> Response:
     """Receive one DT Data Connector request."""
-    return _ingest_handler().handle(request)
+    return await _ingest_handler().handle(request)
 
 
 @functions_framework.cloud_event

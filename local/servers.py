@@ -20,6 +20,8 @@ from typing import Any
 from local.emulators import ROOT, port_is_free
 
 FUNCTIONS_FRAMEWORK = ROOT / ".venv" / "bin" / "functions-framework"
+# Served by the ASGI server (`--asgi`, as FUNCTION_USE_ASGI=true does in terraform/functions.tf).
+ASGI_TARGETS = frozenset({"ingest"})
 
 
 def free_port() -> int:
@@ -29,12 +31,22 @@ def free_port() -> int:
 
 
 class FunctionServer:
-    """`functions-framework --target TARGET` in a child process, on 127.0.0.1:PORT."""
+    """`functions-framework --target TARGET [--asgi]` in a child process, on 127.0.0.1:PORT.
+
+    `asgi` defaults to how the target is deployed (ASGI_TARGETS).
+    """
 
     def __init__(
-        self, target: str, port: int, env: dict[str, str], log_path: Path, source: Path = ROOT / "main.py"
+        self,
+        target: str,
+        port: int,
+        env: dict[str, str],
+        log_path: Path,
+        source: Path = ROOT / "main.py",
+        asgi: bool | None = None,
     ) -> None:
         self.target = target
+        self.asgi = target in ASGI_TARGETS if asgi is None else asgi
         self.port = port
         self.env = env
         self.log_path = log_path
@@ -53,7 +65,7 @@ class FunctionServer:
         with open(self.log_path, "ab") as log:
             self.process = subprocess.Popen(
                 [str(FUNCTIONS_FRAMEWORK), "--target", self.target, "--source", str(self.source),
-                 "--host", "127.0.0.1", "--port", str(self.port)],
+                 "--host", "127.0.0.1", "--port", str(self.port), *(["--asgi"] if self.asgi else [])],
                 stdout=log, stderr=subprocess.STDOUT, env=env, cwd=ROOT, start_new_session=True,
             )  # fmt: skip
         deadline = time.monotonic() + timeout
