@@ -30,7 +30,8 @@ INTERACTIVE = pubsub_v1.types.BatchSettings(max_messages=100, max_bytes=1_000_00
 BULK = pubsub_v1.types.BatchSettings(max_messages=500, max_bytes=5_000_000, max_latency=0.05)
 
 
-def _one_line(error: BaseException) -> str:
+def one_line(error: BaseException) -> str:
+    """An exception as `Type: first line of its message`, for errors shown to people."""
     text = str(error).strip().splitlines()
     return f"{type(error).__name__}: {text[0]}" if text else type(error).__name__
 
@@ -64,7 +65,7 @@ class Publisher:
             return Unavailable(f"Pub/Sub did not confirm the publish within {self.timeout:g} s")
         if isinstance(error, google_exceptions.GoogleAPIError):
             return Unavailable(f"Pub/Sub refused the publish: {type(error).__name__}")
-        return Unavailable(f"the publish to Pub/Sub failed: {_one_line(error)}")
+        return Unavailable(f"the publish to Pub/Sub failed: {one_line(error)}")
 
     def publish(self, topic: str, data: bytes, attributes: dict[str, str]) -> str:
         """Publish and wait for Pub/Sub's confirmation; returns the message id."""

@@ -92,19 +92,32 @@ class FunctionServer:
             os.killpg(self.process.pid, signal.SIGKILL)
             self.process.wait(timeout=10)
 
+    def _process_tree(self) -> list[int]:
+        """The server's pid and those of all its descendants (gunicorn's workers)."""
+        assert self.process is not None
+        pids, index = [self.process.pid], 0
+        while index < len(pids):
+            for task in Path(f"/proc/{pids[index]}/task").glob("*/children"):
+                pids += [int(pid) for pid in task.read_text().split()]
+            index += 1
+        return pids
+
     def rss_bytes(self) -> int:
         """Resident memory of the server and its worker processes."""
-        assert self.process is not None
-        pids = [self.process.pid]
-        children = Path(f"/proc/{self.process.pid}/task/{self.process.pid}/children")
-        if children.exists():
-            pids += [int(pid) for pid in children.read_text().split()]
         total = 0
-        for pid in pids:
+        for pid in self._process_tree():
             for line in Path(f"/proc/{pid}/status").read_text().splitlines():
                 if line.startswith("VmRSS:"):
                     total += int(line.split()[1]) * 1024
         return total
+
+    def cpu_seconds(self) -> float:
+        """User + system CPU used so far by the server and its worker processes (from /proc)."""
+        ticks = 0
+        for pid in self._process_tree():
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+            ticks += int(fields[11]) + int(fields[12])  # utime, stime (fields 14 and 15 of stat)
+        return ticks / os.sysconf("SC_CLK_TCK")
 
 
 class JwksServer:
