@@ -2,8 +2,10 @@
 
 A publish is either confirmed by Pub/Sub (its message id comes back) or raises `Unavailable`
 with a one-line message; no other exception leaves this module, so callers map one error.
-- `publish_async`: awaited on the event loop (ingest); the library's future is wrapped, so
-  no thread waits per request, and requests that arrive together share one RPC.
+- `publish_async`: awaited on the event loop (ingest), on the library's asyncio client
+  (`PublisherAsyncClient`, grpc.aio): the publishes that arrive in the same turn of the loop
+  share one Publish RPC, and no thread is involved (measured cheaper in CPU per event than
+  the threaded `PublisherClient` with its futures wrapped; see the README's benchmark).
 - `publish`: blocks until confirmed (route's dead letters).
 - `publish_all`: many messages at once, all confirmed or an error counting the failures (ops).
 """
@@ -11,13 +13,18 @@ with a one-line message; no other exception leaves this module, so callers map o
 from __future__ import annotations
 
 import asyncio
+import os
 import threading
 from collections.abc import Sequence
 from concurrent import futures
 
+import google.auth
 from google.api_core import exceptions as google_exceptions
 from google.api_core.retry import Retry
+from google.api_core.retry_async import AsyncRetry
+from google.auth.credentials import AnonymousCredentials, Credentials
 from google.cloud import pubsub_v1
+from google.pubsub_v1 import PublisherAsyncClient, PublishRequest, PubsubMessage
 
 from functions.errors import Unavailable
 
@@ -28,6 +35,12 @@ Message = tuple[bytes, dict[str, str]]
 INTERACTIVE = pubsub_v1.types.BatchSettings(max_messages=100, max_bytes=1_000_000, max_latency=0.005)
 # Many messages per request: a backfill or a replay publishes whole pages at once.
 BULK = pubsub_v1.types.BatchSettings(max_messages=500, max_bytes=5_000_000, max_latency=0.05)
+# One Publish RPC at most carries 1,000 messages and 10 MB; the loop's batches stay well below.
+_LOOP_BATCH_MESSAGES = 100
+_LOOP_BATCH_BYTES = 4_000_000
+# The raw protobuf classes: building them costs a fraction of the proto-plus wrappers.
+_MESSAGE = PubsubMessage.pb()
+_REQUEST = PublishRequest.pb()
 
 
 def one_line(error: BaseException) -> str:
@@ -36,8 +49,68 @@ def one_line(error: BaseException) -> str:
     return f"{type(error).__name__}: {text[0]}" if text else type(error).__name__
 
 
+class _LoopBatcher:
+    """The publishes to one topic made in one turn of the event loop, sent as one Publish RPC."""
+
+    def __init__(self, client: PublisherAsyncClient, topic: str, timeout: float) -> None:
+        self._client = client
+        self._topic = topic
+        self._timeout = timeout
+        self._retry = AsyncRetry(initial=0.1, maximum=2.0, multiplier=2.0, timeout=timeout)
+        self._pending: list[tuple[object, asyncio.Future[str]]] = []
+        self._bytes = 0
+        self._sending: set[asyncio.Task[None]] = set()
+
+    def add(self, data: bytes, attributes: dict[str, str]) -> asyncio.Future[str]:
+        message = _MESSAGE(data=data, attributes=attributes)  # TypeError for non-text attributes
+        loop = asyncio.get_running_loop()
+        if not self._pending:
+            loop.call_soon(self._flush)
+        future: asyncio.Future[str] = loop.create_future()
+        self._pending.append((message, future))
+        self._bytes += len(data)
+        if len(self._pending) >= _LOOP_BATCH_MESSAGES or self._bytes >= _LOOP_BATCH_BYTES:
+            self._flush()
+        return future
+
+    def _flush(self) -> None:
+        if not self._pending:
+            return
+        batch, self._pending, self._bytes = self._pending, [], 0
+        task = asyncio.get_running_loop().create_task(self._send(batch))
+        self._sending.add(task)
+        task.add_done_callback(self._sending.discard)
+
+    async def _send(self, batch: list[tuple[object, asyncio.Future[str]]]) -> None:
+        request = _REQUEST(topic=self._topic, messages=[message for message, _ in batch])
+        try:
+            async with asyncio.timeout(self._timeout):  # one timer for the whole batch's deadline
+                response = await self._client.publish(
+                    request=request, retry=self._retry, timeout=self._timeout
+                )
+        except Exception as error:
+            for _, future in batch:
+                if not future.done():
+                    future.set_exception(error)
+            return
+        for (_, future), message_id in zip(batch, response.message_ids, strict=True):
+            if not future.done():  # its caller may have stopped waiting at the deadline
+                future.set_result(message_id)
+
+
+async def _async_client() -> PublisherAsyncClient:
+    """The asyncio client; finding the credentials may ask the metadata server, so off the loop.
+    (With PUBSUB_EMULATOR_HOST, the library connects to the emulator without credentials.)"""
+    credentials: Credentials
+    if os.environ.get("PUBSUB_EMULATOR_HOST"):
+        credentials = AnonymousCredentials()
+    else:
+        credentials, _ = await asyncio.to_thread(google.auth.default)
+    return PublisherAsyncClient(credentials=credentials)
+
+
 class Publisher:
-    """One Pub/Sub client per process, created on first use and shared by all threads and tasks."""
+    """Pub/Sub clients per process, created on first use and shared by all threads and tasks."""
 
     def __init__(self, timeout_seconds: float, batch: pubsub_v1.types.BatchSettings = INTERACTIVE) -> None:
         self.timeout = timeout_seconds
@@ -45,6 +118,10 @@ class Publisher:
         self._retry = Retry(initial=0.1, maximum=2.0, multiplier=2.0, timeout=timeout_seconds)
         self._client: pubsub_v1.PublisherClient | None = None
         self._lock = threading.Lock()
+        # The asyncio client belongs to the event loop that created it.
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._async_client: asyncio.Task[PublisherAsyncClient] | None = None
+        self._batchers: dict[str, _LoopBatcher] = {}
 
     def _get_client(self) -> pubsub_v1.PublisherClient:
         with self._lock:
@@ -75,13 +152,27 @@ class Publisher:
         except Exception as error:
             raise self._failed(error) from None
 
+    async def _batcher(self, topic: str) -> _LoopBatcher:
+        loop = asyncio.get_running_loop()
+        creating = self._async_client
+        failed = creating is not None and creating.done() and (creating.cancelled() or creating.exception())
+        if self._loop is not loop or creating is None or failed:
+            self._loop, self._batchers = loop, {}
+            self._async_client = creating = loop.create_task(_async_client())
+        client = await asyncio.shield(creating)  # a caller's deadline must not cancel it for the others
+        if topic not in self._batchers:
+            self._batchers[topic] = _LoopBatcher(client, topic, self.timeout)
+        return self._batchers[topic]
+
     async def publish_async(self, topic: str, data: bytes, attributes: dict[str, str]) -> str:
         """`publish` for the event loop: awaits the confirmation without holding a thread."""
-        # Pub/Sub futures cannot be cancelled, so the deadline only stops the wait.
-        future = self._submit(topic, data, attributes)
         try:
-            async with asyncio.timeout(self.timeout):
-                return await asyncio.wrap_future(future)
+            batcher = self._batchers.get(topic) if self._loop is asyncio.get_running_loop() else None
+            if batcher is None:
+                async with asyncio.timeout(self.timeout):
+                    batcher = await self._batcher(topic)
+            # The batch's RPC carries the deadline (at most one turn of the loop later).
+            return await batcher.add(data, attributes)
         except Exception as error:
             raise self._failed(error) from None
 

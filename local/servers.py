@@ -111,6 +111,16 @@ class FunctionServer:
                     total += int(line.split()[1]) * 1024
         return total
 
+    def pss_bytes(self) -> int:
+        """Proportional memory of the server and its workers: pages the worker shares with the
+        master it was forked from count once, as they do against the instance's memory limit."""
+        total = 0
+        for pid in self._process_tree():
+            for line in Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines():
+                if line.startswith("Pss:"):
+                    total += int(line.split()[1]) * 1024
+        return total
+
     def cpu_seconds(self) -> float:
         """User + system CPU used so far by the server and its worker processes (from /proc)."""
         ticks = 0
