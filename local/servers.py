@@ -131,9 +131,12 @@ class FunctionServer:
 
 
 class JwksServer:
-    """Serves an OIDC discovery document and a JWKS on loopback, as DT's identity server does."""
+    """Serves an OIDC discovery document and a JWKS on loopback, as DT's identity server does.
 
-    def __init__(self, jwks: dict[str, Any], port: int = 0) -> None:
+    With `gate`, each answer waits until the gate is set (a key server that is slow to answer).
+    """
+
+    def __init__(self, jwks: dict[str, Any], port: int = 0, gate: threading.Event | None = None) -> None:
         self.jwks = jwks
         self.requests = 0
         outer = self
@@ -141,6 +144,8 @@ class JwksServer:
         class Handler(BaseHTTPRequestHandler):
             def do_GET(self) -> None:
                 outer.requests += 1
+                if gate is not None:
+                    gate.wait(timeout=60)
                 if self.path.endswith("/.well-known/openid-configuration"):
                     body = {"issuer": "local", "jwks_uri": f"{outer.url}/jwks"}
                 elif self.path.endswith("/jwks"):
