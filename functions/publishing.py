@@ -38,6 +38,10 @@ BULK = pubsub_v1.types.BatchSettings(max_messages=500, max_bytes=5_000_000, max_
 # One Publish RPC at most carries 1,000 messages and 10 MB; the loop's batches stay well below.
 _LOOP_BATCH_MESSAGES = 100
 _LOOP_BATCH_BYTES = 4_000_000
+# Publish RPCs in flight per topic: while they are, new publishes wait and are sent together.
+# Two, so that one slow RPC does not hold every request (measured: 2.7 messages per RPC
+# unbounded, 5 with two in flight, and 20 % less CPU per publish).
+_IN_FLIGHT = 2
 # The raw protobuf classes: building them costs a fraction of the proto-plus wrappers.
 _MESSAGE = PubsubMessage.pb()
 _REQUEST = PublishRequest.pb()
@@ -50,7 +54,9 @@ def one_line(error: BaseException) -> str:
 
 
 class _LoopBatcher:
-    """The publishes to one topic made in one turn of the event loop, sent as one Publish RPC."""
+    """Publishes to one topic, grouped: one Publish RPC carries what arrived while the previous
+    ones were in flight (at most `_IN_FLIGHT` at a time), else what arrived in one turn of the
+    loop. Under load batches grow by themselves, and an idle publish waits for nothing."""
 
     def __init__(self, client: PublisherAsyncClient, topic: str, timeout: float) -> None:
         self._client = client
@@ -58,6 +64,7 @@ class _LoopBatcher:
         self._timeout = timeout
         self._retry = AsyncRetry(initial=0.1, maximum=2.0, multiplier=2.0, timeout=timeout)
         self._pending: list[tuple[object, asyncio.Future[str]]] = []
+        self._oldest = 0.0  # loop time of the first pending publish: its deadline is the batch's
         self._bytes = 0
         self._sending: set[asyncio.Task[None]] = set()
 
@@ -65,7 +72,9 @@ class _LoopBatcher:
         message = _MESSAGE(data=data, attributes=attributes)  # TypeError for non-text attributes
         loop = asyncio.get_running_loop()
         if not self._pending:
-            loop.call_soon(self._flush)
+            self._oldest = loop.time()
+            if len(self._sending) < _IN_FLIGHT:
+                loop.call_soon(self._flush)
         future: asyncio.Future[str] = loop.create_future()
         self._pending.append((message, future))
         self._bytes += len(data)
@@ -77,24 +86,29 @@ class _LoopBatcher:
         if not self._pending:
             return
         batch, self._pending, self._bytes = self._pending, [], 0
-        task = asyncio.get_running_loop().create_task(self._send(batch))
+        deadline = self._oldest + self._timeout
+        task = asyncio.get_running_loop().create_task(self._send(batch, deadline))
         self._sending.add(task)
-        task.add_done_callback(self._sending.discard)
+        task.add_done_callback(self._sent)
 
-    async def _send(self, batch: list[tuple[object, asyncio.Future[str]]]) -> None:
+    def _sent(self, task: asyncio.Task[None]) -> None:
+        self._sending.discard(task)
+        if len(self._sending) < _IN_FLIGHT:
+            self._flush()
+
+    async def _send(self, batch: list[tuple[object, asyncio.Future[str]]], deadline: float) -> None:
         request = _REQUEST(topic=self._topic, messages=[message for message, _ in batch])
         try:
-            async with asyncio.timeout(self._timeout):  # one timer for the whole batch's deadline
-                response = await self._client.publish(
-                    request=request, retry=self._retry, timeout=self._timeout
-                )
+            async with asyncio.timeout_at(deadline):  # one timer for the whole batch
+                remaining = max(0.001, deadline - asyncio.get_running_loop().time())
+                response = await self._client.publish(request=request, retry=self._retry, timeout=remaining)
         except Exception as error:
             for _, future in batch:
                 if not future.done():
                     future.set_exception(error)
             return
         for (_, future), message_id in zip(batch, response.message_ids, strict=True):
-            if not future.done():  # its caller may have stopped waiting at the deadline
+            if not future.done():  # its caller may have gone (a dropped connection)
                 future.set_result(message_id)
 
 
@@ -171,7 +185,7 @@ class Publisher:
             if batcher is None:
                 async with asyncio.timeout(self.timeout):
                     batcher = await self._batcher(topic)
-            # The batch's RPC carries the deadline (at most one turn of the loop later).
+            # The batch carries the deadline of its oldest publish.
             return await batcher.add(data, attributes)
         except Exception as error:
             raise self._failed(error) from None

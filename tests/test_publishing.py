@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import socket
+import time
 
 import pytest
 
@@ -82,3 +84,22 @@ def test_a_replay_whose_acknowledge_fails_is_an_ops_error_not_a_traceback(publis
     assert "RuntimeError: connection reset by peer" in message and "\n" not in message
     [republished] = pull(subscriber, target_subscription, 1)
     assert republished.data == b"dead letter" and republished.attributes["source"] == "replay"
+
+
+def test_a_pubsub_that_never_answers_fails_each_way_at_the_deadline(monkeypatch):
+    """A server that accepts connections and says nothing: the publish gives up at its deadline."""
+    with socket.socket() as silent:
+        silent.bind(("127.0.0.1", 0))
+        silent.listen()
+        monkeypatch.setenv("PUBSUB_EMULATOR_HOST", f"127.0.0.1:{silent.getsockname()[1]}")
+        client = Publisher(1)
+        topic = f"projects/{PROJECT}/topics/silent"
+        for publish in (
+            lambda: asyncio.run(client.publish_async(topic, b"x", {})),
+            lambda: client.publish(topic, b"x", {}),
+        ):
+            started = time.monotonic()
+            with pytest.raises(Unavailable) as raised:
+                publish()
+            assert "Pub/Sub" in raised.value.message
+            assert time.monotonic() - started < 20  # 1 s, with room for a loaded machine
