@@ -102,24 +102,23 @@ class FunctionServer:
             index += 1
         return pids
 
-    def rss_bytes(self) -> int:
-        """Resident memory of the server and its worker processes."""
+    def _sum_over_tree(self, proc_file: str, field: str) -> int:
+        """Bytes of a `Field: N kB` line of /proc/<pid>/<proc_file>, summed over the process tree."""
         total = 0
         for pid in self._process_tree():
-            for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-                if line.startswith("VmRSS:"):
+            for line in Path(f"/proc/{pid}/{proc_file}").read_text().splitlines():
+                if line.startswith(field + ":"):
                     total += int(line.split()[1]) * 1024
         return total
+
+    def rss_bytes(self) -> int:
+        """Resident memory of the server and its worker processes."""
+        return self._sum_over_tree("status", "VmRSS")
 
     def pss_bytes(self) -> int:
         """Proportional memory of the server and its workers: pages the worker shares with the
         master it was forked from count once, as they do against the instance's memory limit."""
-        total = 0
-        for pid in self._process_tree():
-            for line in Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines():
-                if line.startswith("Pss:"):
-                    total += int(line.split()[1]) * 1024
-        return total
+        return self._sum_over_tree("smaps_rollup", "Pss")
 
     def cpu_seconds(self) -> float:
         """User + system CPU used so far by the server and its worker processes (from /proc)."""
