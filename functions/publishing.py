@@ -39,8 +39,9 @@ BULK = pubsub_v1.types.BatchSettings(max_messages=500, max_bytes=5_000_000, max_
 _LOOP_BATCH_MESSAGES = 100
 _LOOP_BATCH_BYTES = 4_000_000
 # Publish RPCs in flight per topic: while they are, new publishes wait and are sent together.
-# Two, so that one slow RPC does not hold every request (measured: 2.7 messages per RPC
-# unbounded, 5 with two in flight, and 20 % less CPU per publish).
+# Two, so that one slow RPC does not hold every request. (In a micro-benchmark of 16 concurrent
+# publishers: 2.7 messages per RPC when unbounded, 5 with two in flight, and less CPU per publish;
+# in `./run bench ingest` 2, 8 and unbounded measured alike.)
 _IN_FLIGHT = 2
 # The raw protobuf classes: building them costs a fraction of the proto-plus wrappers.
 _MESSAGE = PubsubMessage.pb()
