@@ -162,24 +162,26 @@ class Served:
         return Load(rps, p50, p99, total, non_2xx, published, cpu)
 
 
-def import_times() -> tuple[float, float, bool]:
-    """Median wall times of `import main` alone and with FUNCTION_TARGET=ingest (which builds the
-    handler: configuration, verifier, Pub/Sub library), and whether BigQuery got imported."""
+def import_times() -> tuple[tuple[float, float], tuple[float, float], bool]:
+    """`import main` in a fresh interpreter, alone and with FUNCTION_TARGET=ingest (which builds
+    the handler: configuration, verifier, Pub/Sub library): median (wall, CPU) seconds of 5 runs,
+    and whether BigQuery got imported. CPU time is what a busy machine does not inflate."""
     code = (
-        "import time, sys; t = time.perf_counter(); import main; "
-        "print(time.perf_counter() - t, 'google.cloud.bigquery' in sys.modules)"
+        "import time, sys; t = time.perf_counter(); c = time.process_time(); import main; "
+        "print(time.perf_counter() - t, time.process_time() - c, 'google.cloud.bigquery' in sys.modules)"
     )
     ingest_env = {"PUBSUB_TOPIC": "projects/local/topics/bench-ours", "DT_SIGNATURE_SECRET": SECRET}
-    results = []
+    results: list[tuple[float, float]] = []
+    imports_bigquery = False
     for env in ({"FUNCTION_TARGET": ""}, {"FUNCTION_TARGET": "ingest"} | ingest_env):
         runs = []
         for _ in range(5):
             out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True,
                                  check=True, env=os.environ | env).stdout.split()  # fmt: skip
-            runs.append((float(out[0]), out[1] == "True"))
-        runs.sort()
-        results.append(runs[2])
-    return results[0][0], results[1][0], results[0][1] or results[1][1]
+            runs.append((float(out[0]), float(out[1])))
+            imports_bigquery |= out[2] == "True"
+        results.append((_median([wall for wall, _ in runs]), _median([cpu for _, cpu in runs])))
+    return results[0], results[1], imports_bigquery
 
 
 def _median(values: list[float]) -> float:
@@ -225,7 +227,7 @@ def main() -> None:
     def ratio(a: Served, b: Served, field: str) -> float:
         return _median([getattr(x, field) / getattr(y, field) for x, y in zip(a.loads, b.loads, strict=True)])
 
-    seconds, ingest_seconds, imports_bigquery = import_times()
+    module, handler, imports_bigquery = import_times()
     unbacked = sum(max(0, x.accepted - (x.published or 0)) for s in (naive, ours) for x in s.loads)
     print("\n  goal (medians of per-round ratios)                    value   target   status")
     _goal("ours / naive, req/s", r := ratio(ours, naive, "requests_per_second"), ">= 2.0", r >= 2.0)
@@ -246,6 +248,6 @@ def main() -> None:
     _goal("2xx without a confirmed publish (naive + ours)", unbacked, "0", unbacked == 0)
     _goal("ours RSS after load, MiB (gunicorn master + worker)", ours.rss_mib, "<= 128", ours.rss_mib <= 128)
     _goal("ours PSS after load, MiB (shared pages once)", ours.pss_mib, "<= 128", ours.pss_mib <= 128)
-    _goal("import main, s (median of 5)", seconds, "<= 0.3", seconds <= 0.3)
-    print(f"  (import main with FUNCTION_TARGET=ingest, building the handler: {ingest_seconds:.2f} s; "
-          f"imports BigQuery: {imports_bigquery})")  # fmt: skip
+    _goal("import main, CPU s (median of 5)", module[1], "<= 0.3", module[1] <= 0.3)
+    print(f"  (import main: {module[0]:.2f} s wall; with FUNCTION_TARGET=ingest, building the handler: "
+          f"{handler[1]:.2f} s CPU, {handler[0]:.2f} s wall; imports BigQuery: {imports_bigquery})")  # fmt: skip
