@@ -7,6 +7,7 @@ import socket
 import time
 
 import pytest
+from google.cloud import pubsub_v1
 
 from functions.errors import Unavailable
 from functions.publishing import BULK, Publisher
@@ -14,6 +15,26 @@ from ops.dead_letters import Replay
 from ops.errors import OpsError
 from ops.google_cloud import ConfirmingPublisher
 from tests.conftest import PROJECT, create_topic_with_subscription, pull
+
+
+@pytest.fixture(autouse=True)
+def _this_modules_emulator(pubsub_host: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """New clients must reach the emulator the topics are on (the pipeline fixture has another)."""
+    monkeypatch.setenv("PUBSUB_EMULATOR_HOST", pubsub_host)
+
+
+@pytest.fixture(scope="module")
+def publisher(pubsub_host: str) -> pubsub_v1.PublisherClient:
+    with pytest.MonkeyPatch.context() as patch:  # the clients connect to it when created
+        patch.setenv("PUBSUB_EMULATOR_HOST", pubsub_host)
+        return pubsub_v1.PublisherClient()
+
+
+@pytest.fixture(scope="module")
+def subscriber(pubsub_host: str) -> pubsub_v1.SubscriberClient:
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("PUBSUB_EMULATOR_HOST", pubsub_host)
+        return pubsub_v1.SubscriberClient()
 
 
 @pytest.fixture(scope="module")
