@@ -11,6 +11,7 @@ imports the other's client library (BigQuery is not imported by `ingest`).
 from __future__ import annotations
 
 import functools
+import gc
 import os
 
 import functions_framework
@@ -56,3 +57,8 @@ def route(cloud_event: CloudEvent) -> None:
 _HANDLERS = {"ingest": _ingest_handler, "route": _route_handler}
 if os.environ.get("FUNCTION_TARGET") in _HANDLERS:
     _HANDLERS[os.environ["FUNCTION_TARGET"]]()
+    # Everything loaded so far lives as long as the process: keep it out of the garbage
+    # collector's passes. The server's worker is forked from this process, so this also keeps
+    # those pages shared (Python's gc.freeze docs). Measured on ingest: 18 % less CPU per
+    # request, 14 MiB less memory (PSS), p99 a third (README, "Benchmarks").
+    gc.freeze()
