@@ -196,10 +196,11 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp, emulators.running(free_port(), bigquery=False) as (pubsub, _):
         work_dir = Path(tmp)
         os.environ["PUBSUB_EMULATOR_HOST"] = pubsub.host
-        served = [Served(target, pubsub.host, work_dir) for target in TARGETS]
         script = write_wrk_script(BODY, headers_for(BODY, secret=SECRET), work_dir)
+        served: list[Served] = []
         try:
-            for each in served:
+            for target in TARGETS:  # each started as soon as its free port is chosen
+                served.append(each := Served(target, pubsub.host, work_dir))
                 each.server.start()
                 each.load(script, "2s")  # warm-up: connections, the emulator's JIT
             for _ in range(ROUNDS):
