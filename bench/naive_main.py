@@ -1,4 +1,4 @@
-"""Baseline (b): what a DT user would write from DT's docs: dtintegrations + a blocking publish."""
+"""Baseline (c): what a DT user would write from DT's docs: dtintegrations + a blocking publish, on Flask."""
 
 import os
 

@@ -6,14 +6,20 @@
     from the first request until every row is visible.
 (3) End-to-end latency at a steady rate: for each event, from ingest's 2xx answer to the row
     being written (`ingested_at`), p50 and p99.
+Also, for (1): route's CPU milliseconds per event (from /proc over its process tree) and the mean
+rows per BigQuery insert request (route reaches bqemulator through a counting proxy).
 """
 
 from __future__ import annotations
 
+import http.client
+import json
 import os
 import statistics
+import threading
 import time
 from datetime import UTC, datetime, timedelta
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 from functions import envelope
 from local.fleet import PlannedEvent, Sender, make_devices, plan
@@ -23,6 +29,64 @@ from local.servers import free_port
 EVENTS = int(os.environ.get("BENCH_EVENTS", "3000"))
 LATENCY_EVENTS = int(os.environ.get("BENCH_LATENCY_EVENTS", "300"))
 LATENCY_RATE = float(os.environ.get("BENCH_LATENCY_RATE", "100"))
+
+
+class CountingProxy:
+    """Forwards HTTP to bqemulator and counts the insertAll requests and the rows they carry."""
+
+    def __init__(self, target_port: int) -> None:
+        self.inserts = 0
+        self.rows = 0
+        self._lock = threading.Lock()
+        outer = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def _forward(self) -> None:
+                body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+                if self.command == "POST" and self.path.split("?")[0].endswith("/insertAll"):
+                    with outer._lock:
+                        outer.inserts += 1
+                        outer.rows += len(json.loads(body).get("rows", []))
+                upstream = http.client.HTTPConnection("127.0.0.1", target_port, timeout=120)
+                headers = {k: v for k, v in self.headers.items() if k.lower() not in ("host", "connection")}
+                try:
+                    upstream.request(self.command, self.path, body=body or None, headers=headers)
+                    answer = upstream.getresponse()
+                    data = answer.read()
+                    self.send_response(answer.status)
+                    for key, value in answer.getheaders():
+                        if key.lower() not in ("transfer-encoding", "connection", "content-length"):
+                            self.send_header(key, value)
+                    self.send_header("Content-Length", str(len(data)))
+                    self.end_headers()
+                    self.wfile.write(data)
+                except OSError:  # the client gave up (its deadline) or bqemulator went away
+                    self.close_connection = True
+                finally:
+                    upstream.close()
+
+            do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = _forward
+
+            def log_message(self, *args: object) -> None:
+                pass
+
+        self._server = ThreadingHTTPServer(("127.0.0.1", free_port()), Handler)
+        self._server.daemon_threads = True
+        threading.Thread(target=self._server.serve_forever, daemon=True).start()
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self._server.server_address[1]}"
+
+    def snapshot(self) -> tuple[int, int]:
+        with self._lock:
+            return self.inserts, self.rows
+
+    def stop(self) -> None:
+        self._server.shutdown()
+        self._server.server_close()
 
 
 def _events(count: int, seed: int) -> list[bytes]:
@@ -44,16 +108,20 @@ def _wait_for(pipeline: Pipeline, total: int, timeout: float = 600) -> float:
 
 
 def main() -> None:
+    bigquery_port = free_port()
+    proxy = CountingProxy(bigquery_port)
     settings = PipelineSettings(
         ingest_port=free_port(), route_port=free_port(), pubsub_port=free_port(),
-        bigquery_port=free_port(), bigquery_grpc_port=free_port(),
+        bigquery_port=bigquery_port, bigquery_grpc_port=free_port(),
+        extra_route_env={"BIGQUERY_API_ENDPOINT": proxy.url},
     )  # fmt: skip
     with Pipeline(settings) as pipeline:
-        assert pipeline.publisher is not None
+        assert pipeline.publisher is not None and pipeline.route is not None
         landed = 0
 
         # (1) Pub/Sub -> BigQuery
         bodies = _events(EVENTS, seed=1)
+        route_cpu, (inserts, inserted) = pipeline.route.cpu_seconds(), proxy.snapshot()
         started = time.monotonic()
         futures = [
             pipeline.publisher.publish(
@@ -65,6 +133,10 @@ def main() -> None:
             future.result(timeout=60)
         landed += len(bodies)
         route_rate = len(bodies) / (_wait_for(pipeline, landed) - started)
+        route_cpu_ms = (pipeline.route.cpu_seconds() - route_cpu) * 1000 / len(bodies)
+        inserts, inserted = (
+            now - before for now, before in zip(proxy.snapshot(), (inserts, inserted), strict=True)
+        )
 
         # (2) End to end, as fast as possible
         bodies = _events(EVENTS, seed=2)
@@ -93,11 +165,16 @@ def main() -> None:
         delays = sorted((row["written"] - answered[row["event_id"]]).total_seconds() * 1000 for row in rows)
         p50 = statistics.median(delays)
         p99 = delays[min(len(delays) - 1, int(len(delays) * 0.99))]
+    proxy.stop()
 
     print(
         f"\nRouter benchmark ({time.strftime('%Y-%m-%d')}, emulators, route THREADS={settings.route_threads}):"
     )
     print(f"  Pub/Sub -> BigQuery:           {route_rate:8.0f} events/s ({EVENTS} events)")
+    print(f"  route CPU per event:           {route_cpu_ms:8.2f} ms (route's process tree, from /proc)")
+    print(
+        f"  rows per BigQuery request:     {inserted / max(1, inserts):8.1f} ({inserted} rows in {inserts} insertAll requests)"
+    )
     print(
         f"  webhook -> BigQuery, flat out: {end_to_end_rate:8.0f} events/s ({EVENTS} events; target >= 1000)"
     )

@@ -20,6 +20,8 @@ from typing import Any
 from local.emulators import ROOT, port_is_free
 
 FUNCTIONS_FRAMEWORK = ROOT / ".venv" / "bin" / "functions-framework"
+# Served by the ASGI server (`--asgi`, as FUNCTION_USE_ASGI=true does in terraform/functions.tf).
+ASGI_TARGETS = frozenset({"ingest"})
 
 
 def free_port() -> int:
@@ -29,12 +31,22 @@ def free_port() -> int:
 
 
 class FunctionServer:
-    """`functions-framework --target TARGET` in a child process, on 127.0.0.1:PORT."""
+    """`functions-framework --target TARGET [--asgi]` in a child process, on 127.0.0.1:PORT.
+
+    `asgi` defaults to how the target is deployed (ASGI_TARGETS).
+    """
 
     def __init__(
-        self, target: str, port: int, env: dict[str, str], log_path: Path, source: Path = ROOT / "main.py"
+        self,
+        target: str,
+        port: int,
+        env: dict[str, str],
+        log_path: Path,
+        source: Path = ROOT / "main.py",
+        asgi: bool | None = None,
     ) -> None:
         self.target = target
+        self.asgi = target in ASGI_TARGETS if asgi is None else asgi
         self.port = port
         self.env = env
         self.log_path = log_path
@@ -53,7 +65,7 @@ class FunctionServer:
         with open(self.log_path, "ab") as log:
             self.process = subprocess.Popen(
                 [str(FUNCTIONS_FRAMEWORK), "--target", self.target, "--source", str(self.source),
-                 "--host", "127.0.0.1", "--port", str(self.port)],
+                 "--host", "127.0.0.1", "--port", str(self.port), *(["--asgi"] if self.asgi else [])],
                 stdout=log, stderr=subprocess.STDOUT, env=env, cwd=ROOT, start_new_session=True,
             )  # fmt: skip
         deadline = time.monotonic() + timeout
@@ -80,25 +92,50 @@ class FunctionServer:
             os.killpg(self.process.pid, signal.SIGKILL)
             self.process.wait(timeout=10)
 
-    def rss_bytes(self) -> int:
-        """Resident memory of the server and its worker processes."""
+    def _process_tree(self) -> list[int]:
+        """The server's pid and those of all its descendants (gunicorn's workers)."""
         assert self.process is not None
-        pids = [self.process.pid]
-        children = Path(f"/proc/{self.process.pid}/task/{self.process.pid}/children")
-        if children.exists():
-            pids += [int(pid) for pid in children.read_text().split()]
+        pids, index = [self.process.pid], 0
+        while index < len(pids):
+            for task in Path(f"/proc/{pids[index]}/task").glob("*/children"):
+                pids += [int(pid) for pid in task.read_text().split()]
+            index += 1
+        return pids
+
+    def _sum_over_tree(self, proc_file: str, field: str) -> int:
+        """Bytes of a `Field: N kB` line of /proc/<pid>/<proc_file>, summed over the process tree."""
         total = 0
-        for pid in pids:
-            for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-                if line.startswith("VmRSS:"):
+        for pid in self._process_tree():
+            for line in Path(f"/proc/{pid}/{proc_file}").read_text().splitlines():
+                if line.startswith(field + ":"):
                     total += int(line.split()[1]) * 1024
         return total
 
+    def rss_bytes(self) -> int:
+        """Resident memory of the server and its worker processes."""
+        return self._sum_over_tree("status", "VmRSS")
+
+    def pss_bytes(self) -> int:
+        """Proportional memory of the server and its workers: pages the worker shares with the
+        master it was forked from count once, as they do against the instance's memory limit."""
+        return self._sum_over_tree("smaps_rollup", "Pss")
+
+    def cpu_seconds(self) -> float:
+        """User + system CPU used so far by the server and its worker processes (from /proc)."""
+        ticks = 0
+        for pid in self._process_tree():
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+            ticks += int(fields[11]) + int(fields[12])  # utime, stime (fields 14 and 15 of stat)
+        return ticks / os.sysconf("SC_CLK_TCK")
+
 
 class JwksServer:
-    """Serves an OIDC discovery document and a JWKS on loopback, as DT's identity server does."""
+    """Serves an OIDC discovery document and a JWKS on loopback, as DT's identity server does.
 
-    def __init__(self, jwks: dict[str, Any], port: int = 0) -> None:
+    With `gate`, each answer waits until the gate is set (a key server that is slow to answer).
+    """
+
+    def __init__(self, jwks: dict[str, Any], port: int = 0, gate: threading.Event | None = None) -> None:
         self.jwks = jwks
         self.requests = 0
         outer = self
@@ -106,6 +143,8 @@ class JwksServer:
         class Handler(BaseHTTPRequestHandler):
             def do_GET(self) -> None:
                 outer.requests += 1
+                if gate is not None:
+                    gate.wait(timeout=60)
                 if self.path.endswith("/.well-known/openid-configuration"):
                     body = {"issuer": "local", "jwks_uri": f"{outer.url}/jwks"}
                 elif self.path.endswith("/jwks"):

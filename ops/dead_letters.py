@@ -18,6 +18,7 @@ from google.api_core import exceptions as google_exceptions
 from google.cloud import pubsub_v1
 
 from functions import timestamps
+from functions.publishing import one_line
 from ops import output
 from ops.errors import OpsError
 from ops.google_cloud import ConfirmingPublisher
@@ -143,17 +144,21 @@ class Replay:
             )
         except google_exceptions.DeadlineExceeded:
             return []
-        except google_exceptions.GoogleAPIError as error:
-            raise OpsError(
-                f"could not pull from {self.subscription}: {type(error).__name__}: {error}"
-            ) from None
+        except Exception as error:
+            raise OpsError(f"could not pull from {self.subscription}: {one_line(error)}") from None
         batch = [DeadLetter.from_received(received) for received in response.received_messages]
         if batch:
-            self.subscriber.modify_ack_deadline(
-                subscription=self.subscription,
-                ack_ids=[letter.ack_id for letter in batch],
-                ack_deadline_seconds=_HOLD_SECONDS,
-            )
+            try:
+                self.subscriber.modify_ack_deadline(
+                    subscription=self.subscription,
+                    ack_ids=[letter.ack_id for letter in batch],
+                    ack_deadline_seconds=_HOLD_SECONDS,
+                )
+            except Exception as error:
+                raise OpsError(
+                    f"could not hold {len(batch)} dead letters pulled from {self.subscription} "
+                    f"(they stay there and return after their ack deadline): {one_line(error)}"
+                ) from None
         return batch
 
     def _replay(self, batch: list[DeadLetter]) -> None:
@@ -165,9 +170,16 @@ class Replay:
         except OpsError:
             self._release([letter.ack_id for letter in batch])
             raise
-        self.subscriber.acknowledge(
-            subscription=self.subscription, ack_ids=[letter.ack_id for letter in batch]
-        )
+        try:
+            self.subscriber.acknowledge(
+                subscription=self.subscription, ack_ids=[letter.ack_id for letter in batch]
+            )
+        except Exception as error:
+            raise OpsError(
+                f"{len(batch)} dead letters were republished but not acknowledged in {self.subscription}; "
+                f"they return and a new replay republishes them (the views show each event once): "
+                f"{one_line(error)}"
+            ) from None
         self.replayed += len(batch)
 
     def _release(self, ack_ids: list[str]) -> None:
@@ -176,9 +188,10 @@ class Replay:
             self.subscriber.modify_ack_deadline(
                 subscription=self.subscription, ack_ids=ack_ids, ack_deadline_seconds=0
             )
-        except google_exceptions.GoogleAPIError as error:
+        except Exception as error:
             output.warn(
-                f"could not release {len(ack_ids)} messages; they return after their ack deadline: {error}"
+                f"could not release {len(ack_ids)} messages; they return after their ack deadline: "
+                f"{one_line(error)}"
             )
 
     def report(self) -> dict[str, Any]:

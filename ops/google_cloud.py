@@ -7,56 +7,37 @@ an emulator (anonymous credentials), as it does for the `route` function.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from concurrent import futures
 from datetime import datetime
 from typing import Any
 
 from google.api_core import exceptions as google_exceptions
-from google.api_core.retry import Retry
-from google.cloud import bigquery, pubsub_v1
+from google.cloud import bigquery
 
 from functions.bigquery_writer import bigquery_client as make_bigquery_client
+from functions.errors import Unavailable
+from functions.publishing import BULK, Message, Publisher
 from ops.errors import OpsError
-
-Message = tuple[bytes, dict[str, str]]
-
-# Many messages per request: a backfill publishes whole pages of history at once.
-_BATCH = pubsub_v1.types.BatchSettings(max_messages=500, max_bytes=5_000_000, max_latency=0.05)
 
 
 class ConfirmingPublisher:
-    """Publishes a batch of messages and returns only when Pub/Sub has confirmed every one."""
+    """The functions' publisher bound to one topic, in large batches, failing as `OpsError`."""
 
     def __init__(self, topic: str, timeout_seconds: float = 60.0) -> None:
         self.topic = topic
-        self._timeout = timeout_seconds
-        self._client = pubsub_v1.PublisherClient(batch_settings=_BATCH)
+        self._publisher = Publisher(timeout_seconds, batch=BULK)
 
     def publish_all(self, messages: Sequence[Message]) -> list[str]:
         """The message ids, in order; raises OpsError naming how many were not confirmed."""
-        retry = Retry(initial=0.1, maximum=5.0, multiplier=2.0, timeout=self._timeout)
-        pending = [
-            self._client.publish(self.topic, data, retry=retry, timeout=self._timeout, **attributes)
-            for data, attributes in messages
-        ]
-        message_ids: list[str] = []
-        failures: list[str] = []
-        for future in pending:
-            try:
-                message_ids.append(future.result(timeout=self._timeout))
-            except (futures.TimeoutError, TimeoutError):
-                failures.append(f"no confirmation within {self._timeout:g} s")
-            except google_exceptions.GoogleAPIError as error:
-                failures.append(f"{type(error).__name__}: {error}")
-        if failures:
-            raise OpsError(
-                f"Pub/Sub did not confirm {len(failures)} of {len(pending)} messages to {self.topic} "
-                f"(first problem: {failures[0]})"
-            )
-        return message_ids
+        try:
+            return self._publisher.publish_all(self.topic, messages)
+        except Unavailable as error:
+            raise OpsError(error.message) from None
 
     def close(self) -> None:
-        self._client.stop()
+        try:
+            self._publisher.close()
+        except Unavailable as error:
+            raise OpsError(error.message) from None
 
 
 def bigquery_client(dataset: str, env: Mapping[str, str]) -> bigquery.Client:

@@ -7,7 +7,10 @@ locals {
     {
       PUBSUB_TOPIC = google_pubsub_topic.events.id # projects/<project>/topics/<topic>
       LOG_LEVEL    = var.log_level
-      THREADS      = tostring(var.ingest_concurrency) # functions-framework's threads = requests served at once
+      # `ingest` is async: functions-framework serves it on Starlette + uvicorn, one event loop
+      # for all concurrent requests (the Python buildpack starts `functions-framework`, which
+      # reads this variable; see README, "Benchmarks").
+      FUNCTION_USE_ASGI = "true"
     },
     var.dt_organization_id == null ? {} : { DT_ORGANIZATION_ID = var.dt_organization_id },
   )

@@ -114,20 +114,23 @@ def python_files() -> list[Path]:
 
 
 def entry_points(path: Path = ROOT / "main.py") -> dict[str, str]:
-    """Top-level functions of main.py decorated with functions_framework.<kind>, as name -> kind."""
+    """Top-level functions of main.py decorated with functions_framework[.aio].<kind>, as name -> kind."""
     found = {}
     for node in ast.parse(path.read_text()).body:
-        if isinstance(node, ast.FunctionDef):
+        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
             for decorator in node.decorator_list:
                 target = decorator.func if isinstance(decorator, ast.Call) else decorator
-                if isinstance(target, ast.Attribute) and ast.unparse(target.value) == "functions_framework":
+                if isinstance(target, ast.Attribute) and ast.unparse(target.value) in (
+                    "functions_framework",
+                    "functions_framework.aio",
+                ):
                     found[node.name] = target.attr
     return found
 
 
 def environment_variables_read(paths: list[Path]) -> set[str]:
     """Names of environment variables the code reads: string constants given to `<x>.get(...)`,
-    `<x>[...]`, `os.getenv(...)`, or passed next to a mapping named env/environ."""
+    `<x>[...]`, `os.getenv(...)`, passed next to a mapping named env/environ, or as `envvar=`."""
     names: set[str] = set()
 
     def is_environment(node: ast.AST) -> bool:
@@ -143,6 +146,8 @@ def environment_variables_read(paths: list[Path]) -> set[str]:
                         constants = node.args[:1]
                 elif node.args and is_environment(node.args[0]):
                     constants = node.args[1:2]
+                # click options read from the environment (functions-framework's --asgi)
+                constants += [keyword.value for keyword in node.keywords if keyword.arg == "envvar"]
             elif isinstance(node, ast.Subscript) and is_environment(node.value):
                 constants = [node.slice]
             for constant in constants:

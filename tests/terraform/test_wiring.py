@@ -145,7 +145,7 @@ def test_environment_variables_terraform_sets_are_ones_the_code_reads(evaluated_
         "DT_ORGANIZATION_ID",
         "DT_SIGNATURE_SECRET",
         "DT_SIGNATURE_SECRET_PREVIOUS",
-        "THREADS",
+        "FUNCTION_USE_ASGI",
     }
     assert ingest <= read
     assert route <= read
