@@ -24,16 +24,17 @@ import sys
 import tempfile
 import time
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 
 from google.cloud import pubsub_v1
 
-from local import emulators
+from local import emulators, fleet
 from local.dt_signing import headers_for
 from local.servers import FunctionServer, free_port
 
 ROOT = Path(__file__).resolve().parent.parent
-BODY = (ROOT / "tests" / "data" / "events" / "temperature.json").read_bytes().strip()
+BODY = fleet.body(fleet.make_devices(1, "bench", seed=1)[0], "temperature", datetime.now(UTC))
 SECRET = "bench-signature-secret-0123456789abcdef"  # noqa: S105 (a benchmark-only secret)
 DURATION = os.environ.get("BENCH_DURATION", "6s")
 CONNECTIONS = int(os.environ.get("BENCH_CONNECTIONS", "16"))
