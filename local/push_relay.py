@@ -70,6 +70,7 @@ class PushRelay:
         self._last_activity = time.monotonic()
         self._stopping = threading.Event()
         self._thread: threading.Thread | None = None
+        self._pull_limit = max_in_flight  # halved while pull answers come back too large
         self.pushed = 0  # deliveries made (2xx or not), for drills and tests
         self.failed = 0
 
@@ -131,9 +132,14 @@ class PushRelay:
             received: list[ReceivedMessage] = []
             try:
                 answer = self.subscriber.pull(
-                    subscription=self.subscription, max_messages=slots, timeout=_PULL_WAIT_SECONDS
+                    subscription=self.subscription,
+                    max_messages=min(slots, self._pull_limit),
+                    timeout=_PULL_WAIT_SECONDS,
                 )
                 received = list(answer.received_messages)
+                self._pull_limit = min(self.max_in_flight, self._pull_limit * 2)
+            except google_exceptions.ResourceExhausted:  # the answer was too large: ask for fewer
+                self._pull_limit = max(1, self._pull_limit // 2)
             except google_exceptions.GoogleAPIError:
                 pass  # no message within the wait, or the emulator is going away
             for _ in range(slots - len(received)):
