@@ -29,7 +29,7 @@ _ROW_BYTES_BUDGET = 9_000_000
 # Per table: at most this many rows wait for a call; beyond, requests are refused (retryable).
 _MAX_QUEUED_ROWS = 5_000
 _MAX_QUEUED_BYTES = 64_000_000
-_SENDERS_PER_TABLE = 2
+_SENDERS_PER_TABLE = 1  # batches grow while a call is in flight; tables never share a sender
 
 
 def encoded_size(row: dict[str, Any], row_id: str) -> int:

@@ -75,7 +75,7 @@ def test_a_backlog_under_a_slow_bigquery_lands_exactly_once_after_the_restore(dr
     finally:
         proxy.latency = 0.0
     restored = time.monotonic()
-    landed, dead = wait_for_all(pipeline, SLOW_PROJECT, ids, timeout=240)
+    landed, dead = wait_for_all(pipeline, SLOW_PROJECT, ids, timeout=420)
     drain_s = time.monotonic() - restored
     time.sleep(2)  # a late redelivered duplicate would show now
     rows, distinct = count_in_bigquery(pipeline, SLOW_PROJECT)
