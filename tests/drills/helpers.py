@@ -177,10 +177,21 @@ def count_in_bigquery(pipeline: Pipeline, project_id: str) -> tuple[int, int]:
     return int(row["n"]), int(row["d"])
 
 
-def wait_for_count(pipeline: Pipeline, project_id: str, expected: int, timeout: float) -> tuple[int, int]:
+def wait_for_count(
+    pipeline: Pipeline, project_id: str, expected: int, timeout: float, stalled_after: float = 60.0
+) -> tuple[int, int]:
+    """Wait until `expected` rows landed; give up at `timeout`, or sooner once no row landed for
+    `stalled_after` seconds (a slow, loaded machine keeps landing rows; a lost event stalls)."""
     deadline = time.monotonic() + timeout
+    last, progressed = -1, time.monotonic()
     while True:
         counts = count_in_bigquery(pipeline, project_id)
-        if counts[0] >= expected or time.monotonic() > deadline:
+        if counts[0] != last:
+            last, progressed = counts[0], time.monotonic()
+        if (
+            counts[0] >= expected
+            or time.monotonic() > deadline
+            or time.monotonic() - progressed > stalled_after
+        ):
             return counts
         time.sleep(2)

@@ -16,7 +16,7 @@ def test_every_accepted_event_of_the_burst_is_in_bigquery_exactly_once(drill, ca
         pytest.skip("the burst of drill 1 was not sent")
     pipeline = drill.pipeline
     bodies, burst, sent_at = drill.state["ingest outage"]
-    wait_for_count(pipeline, PROJECT, len(burst.accepted), timeout=180)
+    wait_for_count(pipeline, PROJECT, len(burst.accepted), timeout=900)
     landing = time.monotonic() - sent_at
     time.sleep(2)  # a late redelivered duplicate would show now
     rows, distinct = count_in_bigquery(pipeline, PROJECT)
