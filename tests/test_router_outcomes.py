@@ -114,26 +114,24 @@ def test_a_row_refused_by_bigquery_is_dead_lettered_and_the_stopped_rows_of_its_
     subscriber, dead_letter_topic
 ):
     topic, inspect = dead_letter_topic
-    bad, good, first, second = (new_xid() for _ in range(4))
-    bigquery = FakeBigQuery(invalid={bad}, held=2)  # both senders of the table busy at first
+    bad, good, first = (new_xid() for _ in range(3))
+    bigquery = FakeBigQuery(invalid={bad}, held=1)  # the table's call in flight at first
     router = router_for(topic, bigquery)
     with ThreadPoolExecutor(4) as pool:
-        busy = []
-        for number, event_id in enumerate((first, second), 1):
-            busy.append(pool.submit(router.handle, event(event_id)))
-            deadline = time.monotonic() + 10
-            while len(bigquery.calls) < number and time.monotonic() < deadline:
-                time.sleep(0.01)
+        busy = pool.submit(router.handle, event(first))
+        deadline = time.monotonic() + 10
+        while not bigquery.calls and time.monotonic() < deadline:
+            time.sleep(0.01)
         refused = pool.submit(router.handle, event(bad))
         stopped = pool.submit(router.handle, event(good))
-        time.sleep(0.3)  # both queued behind the held calls: they share the next request
+        time.sleep(0.3)  # both queued behind the held call: they share the next request
         bigquery.gate.set()
-        assert [future.result(10) for future in busy] == [None, None]
+        assert busy.result(10) is None
         assert refused.result(10) is None  # dead-lettered, then acked
         with pytest.raises(BigQueryUnavailable, match="stopped"):
             stopped.result(10)  # retried
-    assert bigquery.calls[:2] == [[first], [second]]
-    assert sorted(bigquery.calls[2]) == sorted([bad, good]), bigquery.calls
+    assert bigquery.calls[0] == [first]
+    assert sorted(bigquery.calls[1]) == sorted([bad, good]), bigquery.calls
     [letter] = pull(subscriber, inspect, 1)
     assert letter.attributes["eventId"] == bad
     assert "no such field: bogus" in letter.attributes["deadLetterReason"]
@@ -172,3 +170,35 @@ def test_written_rows_are_acked_and_a_down_bigquery_is_retried(dead_letter_topic
 
     with pytest.raises(BigQueryUnavailable):
         router_for(topic, DownBigQuery()).handle(event(new_xid()))
+
+
+def test_rows_waiting_together_are_split_into_requests_within_the_byte_limit(dead_letter_topic):
+    """Sixteen rows of about 1.6 MB for one table, queued while a call is in flight."""
+
+    class MeasuringBigQuery(FakeBigQuery):
+        def insert_rows_json(self, table: str, rows: list, row_ids: list[str], **kwargs: Any) -> list:
+            request = {"rows": [{"json": row, "insertId": i} for row, i in zip(rows, row_ids, strict=True)]}
+            self.sizes.append(len(json.dumps(request)))  # as google-cloud-bigquery encodes it
+            return super().insert_rows_json(table, rows, row_ids, **kwargs)
+
+    bigquery = MeasuringBigQuery(held=1)
+    bigquery.sizes = []
+    router = router_for(dead_letter_topic[0], bigquery)
+
+    def large(event_id: str) -> CloudEvent:
+        document = json.loads(with_event(example_body("temperature"), eventId=event_id))
+        document["labels"]["description"] = "ø" * 80_000  # about 1.6 MB in the request
+        return push_event(json.dumps(document, ensure_ascii=False).encode(), eventId=event_id)
+
+    with ThreadPoolExecutor(17) as pool:
+        first = pool.submit(router.handle, event(new_xid()))
+        deadline = time.monotonic() + 10
+        while not bigquery.calls and time.monotonic() < deadline:
+            time.sleep(0.01)
+        queued = [pool.submit(router.handle, large(new_xid())) for _ in range(16)]
+        time.sleep(0.5)
+        bigquery.gate.set()
+        assert [future.result(20) for future in [first, *queued]] == [None] * 17
+    assert sum(len(call) for call in bigquery.calls[1:]) == 16
+    assert max(bigquery.sizes) <= MAX_REQUEST_BYTES, bigquery.sizes
+    assert max(len(call) for call in bigquery.calls[1:]) >= 4, "the rows were not batched together"
