@@ -43,6 +43,11 @@ def _message_of(cloud_event: CloudEvent) -> dict[str, Any]:
     return message
 
 
+def _attributes_of(message: dict[str, Any]) -> dict[str, str]:
+    attributes = message.get("attributes")
+    return attributes if isinstance(attributes, dict) else {}
+
+
 def _body_of(message: dict[str, Any]) -> bytes:
     data = message.get("data") or ""
     try:
@@ -67,18 +72,18 @@ class Router:
         try:
             message = _message_of(cloud_event)
             body = _body_of(message)
-            self._write(message, message.get("attributes") or {}, body)
+            self._write(message, _attributes_of(message), body)
             return
         except PoisonMessage as poison:
             reason = poison.reason
             if isinstance(poison, _Undeliverable):
                 body = poison.body
         except Exception as error:
-            attributes = message.get("attributes") or {}
+            attributes = _attributes_of(message)
             logs.log("WARNING", "write failed; Pub/Sub will redeliver", error=f"{type(error).__name__}: {error}",
                      eventId=attributes.get("eventId"), messageId=message.get("messageId"))  # fmt: skip
             raise
-        self._dead_letter(message, message.get("attributes") or {}, body, reason)
+        self._dead_letter(message, _attributes_of(message), body, reason)
 
     def _write(self, message: dict[str, Any], attributes: dict[str, str], body: bytes) -> None:
         try:
