@@ -51,6 +51,7 @@ def wait_for_all(pipeline, project: str, ids: set[str], timeout: float) -> tuple
 
 
 @pytest.mark.drill
+@pytest.mark.timeout(600)  # about 2 min on an idle 2-core machine; the emulator is the bottleneck
 def test_a_backlog_under_a_slow_bigquery_lands_exactly_once_after_the_restore(drill, capsys):
     pipeline = drill.pipeline
     assert pipeline.wait_idle(quiet_seconds=3, timeout=180), "the pipeline never became idle"
