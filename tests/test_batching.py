@@ -45,6 +45,17 @@ def submit_in_background(pool: ThreadPoolExecutor, group: GroupCommitter[str], k
     return pool.submit(group.submit, key, item, size, timeout, 30)
 
 
+def hold_then_queue(pool: ThreadPoolExecutor, group: GroupCommitter[str], backend: FakeBackend,
+                    items: list[str], size: int = 10) -> tuple:  # fmt: skip
+    """Key "a": one call held in flight, then `items` queued behind it (not released yet)."""
+    backend.gates["a"] = threading.Event()
+    first = submit_in_background(pool, group, "a", "first")
+    wait_until(backend.started.setdefault("a", threading.Event()).is_set)
+    queued = [submit_in_background(pool, group, "a", item, size=size) for item in items]
+    time.sleep(0.2)  # all queued behind the held call
+    return first, queued
+
+
 def wait_until(condition, seconds: float = 10) -> None:
     deadline = time.monotonic() + seconds
     while not condition():
@@ -94,12 +105,8 @@ def test_a_slow_key_does_not_delay_another():
 def test_a_batch_is_split_to_stay_within_the_byte_limit():
     backend = FakeBackend()
     group = committer(backend, max_bytes=100)
-    backend.gates["a"] = threading.Event()
     with ThreadPoolExecutor(16) as pool:
-        first = submit_in_background(pool, group, "a", "first", size=10)
-        wait_until(backend.started.setdefault("a", threading.Event()).is_set)
-        queued = [submit_in_background(pool, group, "a", f"q{n}", size=30) for n in range(10)]
-        time.sleep(0.2)  # all ten are queued behind the held call
+        first, queued = hold_then_queue(pool, group, backend, [f"q{n}" for n in range(10)], size=30)
         backend.gates["a"].set()
         assert [future.result(10) for future in queued] == [f"sent q{n}" for n in range(10)]
         first.result(10)
@@ -112,12 +119,8 @@ def test_a_batch_is_split_to_stay_within_the_byte_limit():
 def test_a_batch_is_split_to_stay_within_the_item_limit():
     backend = FakeBackend()
     group = committer(backend, max_items=4)
-    backend.gates["a"] = threading.Event()
     with ThreadPoolExecutor(16) as pool:
-        first = submit_in_background(pool, group, "a", "first")
-        wait_until(backend.started.setdefault("a", threading.Event()).is_set)
-        queued = [submit_in_background(pool, group, "a", f"q{n}") for n in range(10)]
-        time.sleep(0.2)
+        first, queued = hold_then_queue(pool, group, backend, [f"q{n}" for n in range(10)])
         backend.gates["a"].set()
         [future.result(10) for future in [first, *queued]]
     assert [len(items) for _, items in backend.calls] == [1, 4, 4, 2]
@@ -133,12 +136,8 @@ def test_an_item_larger_than_one_call_is_refused_without_sending():
 def test_a_full_queue_refuses_at_once_and_accepts_again_once_drained():
     backend = FakeBackend()
     group = committer(backend, max_queued_items=3)
-    backend.gates["a"] = threading.Event()
     with ThreadPoolExecutor(8) as pool:
-        first = submit_in_background(pool, group, "a", "first")
-        wait_until(backend.started.setdefault("a", threading.Event()).is_set)
-        queued = [submit_in_background(pool, group, "a", f"q{n}") for n in range(3)]
-        time.sleep(0.2)
+        first, queued = hold_then_queue(pool, group, backend, [f"q{n}" for n in range(3)])
         started = time.monotonic()
         with pytest.raises(QueueFull):
             group.submit("a", "refused", 10, timeout=5, send_timeout=5)
@@ -153,12 +152,8 @@ def test_a_full_queue_refuses_at_once_and_accepts_again_once_drained():
 def test_the_queue_is_bounded_in_bytes_too():
     backend = FakeBackend()
     group = committer(backend, max_queued_bytes=50)
-    backend.gates["a"] = threading.Event()
     with ThreadPoolExecutor(8) as pool:
-        first = submit_in_background(pool, group, "a", "first", size=10)
-        wait_until(backend.started.setdefault("a", threading.Event()).is_set)
-        queued = submit_in_background(pool, group, "a", "queued", size=40)
-        time.sleep(0.2)
+        first, [queued] = hold_then_queue(pool, group, backend, ["queued"], size=40)
         with pytest.raises(QueueFull):
             group.submit("a", "refused", 20, timeout=5, send_timeout=5)
         backend.gates["a"].set()
