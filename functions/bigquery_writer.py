@@ -6,6 +6,7 @@ rows that arrive together share one `insertAll` call per table (see `batching`).
 
 from __future__ import annotations
 
+import json
 import threading
 from collections.abc import Hashable, Sequence
 from concurrent import futures
@@ -15,12 +16,25 @@ from google.api_core.client_options import ClientOptions
 from google.auth.credentials import AnonymousCredentials
 from google.cloud import bigquery
 
-from functions.batching import GroupCommitter
+from functions.batching import GroupCommitter, ItemTooLarge, NotSent, QueueFull
 from functions.config import RouterConfig
 from functions.errors import PoisonMessage
 
-_MAX_ROWS_PER_INSERT = 500  # BigQuery's recommended maximum per insertAll request
-_SENDERS = 2
+# BigQuery's documented insertAll limits: 10 MB per HTTP request, 50,000 rows per request,
+# 500 rows recommended. The byte budget counts each row as the client encodes it, and leaves
+# room for the request's own envelope and headers.
+MAX_REQUEST_BYTES = 10_000_000
+MAX_ROWS_PER_INSERT = 500
+_ROW_BYTES_BUDGET = 9_000_000
+# Per table: at most this many rows wait for a call; beyond, requests are refused (retryable).
+_MAX_QUEUED_ROWS = 5_000
+_MAX_QUEUED_BYTES = 64_000_000
+_SENDERS_PER_TABLE = 1  # batches grow while a call is in flight; tables never share a sender
+
+
+def encoded_size(row: dict[str, Any], row_id: str) -> int:
+    """The bytes `row` adds to an insertAll request, encoded as google-cloud-bigquery does."""
+    return len(json.dumps({"json": row, "insertId": row_id})) + 2  # and the ", " between rows
 
 
 def bigquery_client(project: str, api_endpoint: str | None = None) -> bigquery.Client:
@@ -41,12 +55,18 @@ class BigQueryUnavailable(Exception):
 class BatchWriter:
     """Inserts rows into `<project>.<dataset>.<table>`; one client per process, made on first use."""
 
-    def __init__(self, config: RouterConfig) -> None:
+    def __init__(self, config: RouterConfig, client: bigquery.Client | None = None) -> None:
         self._config = config
-        self._client: bigquery.Client | None = None
+        self._client = client
         self._lock = threading.Lock()
         self._committer: GroupCommitter[tuple[dict[str, Any], str]] = GroupCommitter(
-            self._insert, _MAX_ROWS_PER_INSERT, senders=_SENDERS, name="bigquery-insert"
+            self._insert,
+            max_items=MAX_ROWS_PER_INSERT,
+            max_bytes=_ROW_BYTES_BUDGET,
+            max_queued_items=_MAX_QUEUED_ROWS,
+            max_queued_bytes=_MAX_QUEUED_BYTES,
+            senders_per_key=_SENDERS_PER_TABLE,
+            name="bigquery-insert",
         )
 
     def _get_client(self) -> bigquery.Client:
@@ -58,10 +78,27 @@ class BatchWriter:
             return self._client
 
     def write(self, table: str, row: dict[str, Any], row_id: str) -> None:
-        """Insert one row; raises BigQueryUnavailable (retry) or PoisonMessage (never retry)."""
+        """Insert one row; raises BigQueryUnavailable (retry) or PoisonMessage (never retry).
+
+        The row waits at most half the BigQuery timeout for its call to start; if it has not
+        started by then it is withdrawn and never sent (Pub/Sub redelivers the message). So a
+        delivery takes at most 1.5 x BIGQUERY_TIMEOUT_SECONDS + 2 s, within the ack deadline.
+        """
         timeout = self._config.bigquery_timeout_seconds
+        size = encoded_size(row, row_id)
         try:
-            self._committer.submit(table, (row, row_id), timeout=timeout + 5)
+            self._committer.submit(table, (row, row_id), size, timeout=timeout / 2, send_timeout=timeout + 2)
+        except ItemTooLarge as error:
+            raise PoisonMessage(
+                f"the row for {table} can never fit one BigQuery insertAll request "
+                f"({MAX_REQUEST_BYTES} bytes at most): {error}"
+            ) from None
+        except QueueFull as error:
+            raise BigQueryUnavailable(f"too many rows wait for BigQuery: {error}") from None
+        except NotSent:
+            raise BigQueryUnavailable(
+                f"BigQuery too slow: the row for {table} waited {timeout / 2:g} s"
+            ) from None
         except futures.TimeoutError:
             raise BigQueryUnavailable(f"no answer from BigQuery for {table} within {timeout:g} s") from None
 

@@ -124,6 +124,7 @@ class RouterConfig:
     dead_letter_topic: str
     bigquery_timeout_seconds: float
     log_level: str
+    dead_letter_timeout_seconds: float = 10.0
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> RouterConfig:
@@ -139,4 +140,5 @@ class RouterConfig:
             ),
             bigquery_timeout_seconds=_number(env, "BIGQUERY_TIMEOUT_SECONDS", 30.0, 1.0, 540.0),
             log_level=_log_level(env),
+            dead_letter_timeout_seconds=_number(env, "DEAD_LETTER_TIMEOUT_SECONDS", 10.0, 0.1, 300.0),
         )

@@ -4,14 +4,16 @@ Outcomes, decided here and only here:
 - written: return normally, Pub/Sub acks;
 - transient failure (BigQuery down or slow): raise, Pub/Sub redelivers with backoff (and
   dead-letters after the subscription's max delivery attempts);
-- poison (not a DT event, or a row BigQuery refuses): publish it to the dead-letter topic
-  with the reason, then return so it is acked and never retried.
+- poison (no Pub/Sub message in the CloudEvent, not a DT event, a row BigQuery refuses or
+  that can never fit one request): publish it to the dead-letter topic with the reason, then
+  return so it is acked and never retried; if that publish fails, raise (retry, never loss).
 """
 
 from __future__ import annotations
 
 import base64
 import binascii
+import json
 from datetime import UTC, datetime
 from typing import Any
 
@@ -24,39 +26,64 @@ from functions.errors import InvalidBody, PoisonMessage
 from functions.publishing import Publisher
 
 
+class _Undeliverable(PoisonMessage):
+    """A poison message, with the bytes to keep in the dead-letter topic."""
+
+    def __init__(self, reason: str, body: bytes) -> None:
+        super().__init__(reason)
+        self.body = body
+
+
 def _message_of(cloud_event: CloudEvent) -> dict[str, Any]:
     data = cloud_event.data
     message = data.get("message") if isinstance(data, dict) else None
     if not isinstance(message, dict):
-        raise PoisonMessage("the CloudEvent holds no Pub/Sub message")
+        kept = json.dumps(data, default=str) if data is not None else ""
+        raise _Undeliverable("the CloudEvent holds no Pub/Sub message", kept.encode())
     return message
+
+
+def _attributes_of(message: dict[str, Any]) -> dict[str, str]:
+    attributes = message.get("attributes")
+    return attributes if isinstance(attributes, dict) else {}
+
+
+def _body_of(message: dict[str, Any]) -> bytes:
+    data = message.get("data") or ""
+    try:
+        return base64.b64decode(data, validate=True)
+    except (binascii.Error, ValueError, TypeError):
+        raise _Undeliverable("the message data is not base64", str(data).encode()) from None
 
 
 class Router:
     """The handler with its configuration, BigQuery writer and dead-letter publisher."""
 
-    def __init__(self, config: RouterConfig) -> None:
+    def __init__(self, config: RouterConfig, writer: BatchWriter | None = None) -> None:
         self.config = config
-        self.writer = BatchWriter(config)
-        self.dead_letters = Publisher(timeout_seconds=30)
+        self.writer = writer or BatchWriter(config)
+        self.dead_letters = Publisher(timeout_seconds=config.dead_letter_timeout_seconds)
 
     def handle(self, cloud_event: CloudEvent) -> None:
-        message = _message_of(cloud_event)
-        attributes = message.get("attributes") or {}
-        data = message.get("data") or ""
+        """The one place that decides a delivery's outcome: written (return), retry (raise),
+        or dead-letter (publish, then return; a failed publish raises, so it is retried)."""
+        message: dict[str, Any] = {}
+        body = b""
         try:
-            body = base64.b64decode(data, validate=True)
-        except (binascii.Error, ValueError, TypeError):
-            self._dead_letter(message, attributes, str(data).encode(), "the message data is not base64")
+            message = _message_of(cloud_event)
+            body = _body_of(message)
+            self._write(message, _attributes_of(message), body)
             return
-        try:
-            self._write(message, attributes, body)
         except PoisonMessage as poison:
-            self._dead_letter(message, attributes, body, poison.reason)
+            reason = poison.reason
+            if isinstance(poison, _Undeliverable):
+                body = poison.body
         except Exception as error:
+            attributes = _attributes_of(message)
             logs.log("WARNING", "write failed; Pub/Sub will redeliver", error=f"{type(error).__name__}: {error}",
                      eventId=attributes.get("eventId"), messageId=message.get("messageId"))  # fmt: skip
             raise
+        self._dead_letter(message, _attributes_of(message), body, reason)
 
     def _write(self, message: dict[str, Any], attributes: dict[str, str], body: bytes) -> None:
         try:
@@ -80,12 +107,25 @@ class Router:
     def _dead_letter(
         self, message: dict[str, Any], attributes: dict[str, str], body: bytes, reason: str
     ) -> None:
-        """Keep the message, unchanged, with the reason: it can be inspected and replayed."""
+        """Keep the message, unchanged, with the reason: it can be inspected and replayed.
+
+        Raises (so the delivery is retried, never acked) when the publish is not confirmed.
+        """
         dead_attributes = {key: str(value)[:1024] for key, value in attributes.items()} | {
             "deadLetterReason": reason[:1024],
             "deadLetteredAt": datetime.now(UTC).isoformat(),
             "originalMessageId": str(message.get("messageId", "")),
         }
-        self.dead_letters.publish(self.config.dead_letter_topic, body, dead_attributes)
+        try:
+            self._publish_dead_letter(body, dead_attributes)
+        except Exception as error:
+            logs.log("ERROR", "dead-letter publish failed; Pub/Sub will redeliver", reason=reason,
+                     error=f"{type(error).__name__}: {error}", eventId=attributes.get("eventId"),
+                     messageId=message.get("messageId"))  # fmt: skip
+            raise
         logs.log("WARNING", "message dead-lettered", reason=reason, eventId=attributes.get("eventId"),
                  messageId=message.get("messageId"))  # fmt: skip
+
+    def _publish_dead_letter(self, body: bytes, attributes: dict[str, str]) -> None:
+        """The router's only use of the publishing module."""
+        self.dead_letters.publish(self.config.dead_letter_topic, body, attributes)

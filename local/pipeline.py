@@ -15,18 +15,28 @@ import os
 import secrets
 import shutil
 import tempfile
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import TracebackType
 
+import grpc
 from google.cloud import bigquery, pubsub_v1
 from google.protobuf import duration_pb2
+from google.pubsub_v1.services.subscriber.transports import SubscriberGrpcTransport
 
 from functions.bigquery_writer import bigquery_client
 from local import bigquery_setup, emulators
 from local.push_relay import PushRelay
 from local.servers import FunctionServer, JwksServer, free_port
 from local.tcp_proxy import TcpProxy
+
+
+def relay_subscriber(host: str) -> pubsub_v1.SubscriberClient:
+    """A subscriber client for the relay, which receives any message size Pub/Sub allows (10 MB)
+    in one pull; a default client refuses pull answers over 4 MiB."""
+    channel = grpc.insecure_channel(host, options=[("grpc.max_receive_message_length", -1)])
+    return pubsub_v1.SubscriberClient(transport=SubscriberGrpcTransport(channel=channel))
 
 
 def _env_int(name: str, default: int) -> int:
@@ -216,15 +226,26 @@ class Pipeline:
         )
         if not push:
             self.relay = PushRelay(
-                self.subscriber,
+                relay_subscriber(self.pubsub.host),
                 self.push_subscription_path,
                 self.route_push_endpoint,
                 max_in_flight=s.route_threads,
             ).start()
 
+    def wait_idle(self, quiet_seconds: float = 3.0, timeout: float = 180.0) -> bool:
+        """Wait until the push relay had nothing to deliver for `quiet_seconds` (False on timeout).
+
+        Without the relay (emulator delivery) there is nothing to observe: wait `quiet_seconds`.
+        """
+        if self.relay is None:
+            time.sleep(quiet_seconds)
+            return True
+        return self.relay.wait_idle(quiet_seconds, timeout)
+
     def stop(self) -> None:
         if self.relay is not None:
             self.relay.stop()
+            self.relay.subscriber.close()
         for server in (self.ingest, self.route):
             if server is not None:
                 server.stop()

@@ -2,14 +2,21 @@
 
 Tests and drills put it between a function and an emulator to make Pub/Sub or BigQuery
 unreachable and then reachable again, without restarting the emulator (which would lose
-its in-memory state, unlike the real services).
+its in-memory state, unlike the real services). Setting `latency` slows the service
+instead: each answer is held back that many seconds. For HTTP traffic it also records the
+largest request body it forwarded (`largest_request`, from the Content-Length headers), so a
+drill can show that no request passed a service's size limit.
 """
 
 from __future__ import annotations
 
 import contextlib
+import re
 import socket
 import threading
+import time
+
+_CONTENT_LENGTH = re.compile(rb"\r\ncontent-length:[ \t]*(\d+)", re.IGNORECASE)
 
 
 class TcpProxy:
@@ -21,6 +28,8 @@ class TcpProxy:
         self._listener: socket.socket | None = None
         self._sockets: set[socket.socket] = set()
         self._lock = threading.Lock()
+        self.latency = 0.0  # seconds each answer is held back
+        self.largest_request = 0  # bytes, the largest Content-Length seen from a client
 
     @property
     def host(self) -> str:
@@ -49,12 +58,25 @@ class TcpProxy:
             upstream.settimeout(None)
             with self._lock:
                 self._sockets |= {client, upstream}
-            for source, sink in ((client, upstream), (upstream, client)):
-                threading.Thread(target=self._pump, args=(source, sink), daemon=True).start()
+            asked = threading.Event()  # the client sent something not answered yet
+            threading.Thread(target=self._pump, args=(client, upstream, asked, True), daemon=True).start()
+            threading.Thread(target=self._pump, args=(upstream, client, asked, False), daemon=True).start()
 
-    def _pump(self, source: socket.socket, sink: socket.socket) -> None:
+    def _pump(
+        self, source: socket.socket, sink: socket.socket, asked: threading.Event, request: bool
+    ) -> None:
+        tail = b""
         try:
             while data := source.recv(65536):
+                if request:
+                    asked.set()
+                    for match in _CONTENT_LENGTH.finditer(tail + data):
+                        self.largest_request = max(self.largest_request, int(match.group(1)))
+                    tail = data[-64:]
+                elif asked.is_set():
+                    asked.clear()
+                    if self.latency > 0:
+                        time.sleep(self.latency)
                 sink.sendall(data)
         except OSError:
             pass

@@ -42,7 +42,9 @@ def drill_settings(signer: AsymmetricSigner, **overrides: object) -> PipelineSet
         "outage_proxies": True,
         "max_delivery_attempts": 30,
         "extra_ingest_env": {"PUBLISH_TIMEOUT_SECONDS": "2"},
-        "extra_route_env": {"BIGQUERY_TIMEOUT_SECONDS": "3"},
+        "extra_route_env": {
+            "BIGQUERY_TIMEOUT_SECONDS": "10"
+        },  # 3 s timed out calls that succeeded on a loaded machine
     }
     return PipelineSettings(**(values | overrides))
 
