@@ -35,10 +35,10 @@ from google.api_core import exceptions as google_exceptions
 from google.cloud import pubsub_v1
 from google.pubsub_v1.types import ReceivedMessage
 
+from functions import timestamps
+
 _PULL_WAIT_SECONDS = 2.0  # how long one pull may wait for messages
 _EMPTY_PAUSE_SECONDS = 0.05  # the emulator answers an empty pull at once: don't spin
-
-from functions import timestamps
 
 
 class PushRelay:
