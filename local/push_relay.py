@@ -14,9 +14,9 @@ push service does:
   message's ack deadline starts when it is pushed, never while it waits in a client buffer;
 - the request body is the push envelope `{"message": {data, attributes, messageId,
   publishTime}, "subscription", "deliveryAttempt"}`, POSTed to the endpoint;
-- a 2xx answer acks the message; anything else (or no answer within the ack deadline) sets
-  its deadline to the retry policy's backoff (0 s on the first failure would be "at once"),
-  so it is delivered again after the backoff without holding a slot meanwhile;
+- a 2xx answer acks the message; anything else (or no answer within the ack deadline) is
+  nacked (deadline 0) once the retry policy's backoff has passed, so it is delivered again
+  after the backoff without holding a slot meanwhile;
 - the subscription's dead-letter policy moves it to the dead-letter topic after its
   maximum delivery attempts (the emulator implements that part correctly).
 """
@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import base64
 import contextlib
-import math
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -101,16 +100,13 @@ class PushRelay:
                 delivered = 200 <= answer.status_code < 300
             except requests.RequestException:
                 delivered = False
-            with contextlib.suppress(Exception):  # the deadline then expires: redelivered anyway
-                if delivered:
+            if delivered:
+                with contextlib.suppress(Exception):  # the deadline then expires: redelivered anyway
                     self.subscriber.acknowledge(subscription=self.subscription, ack_ids=[received.ack_id])
-                else:  # redelivered once the backoff has passed, as Pub/Sub's retry policy does
-                    backoff = self._backoff(received.delivery_attempt or 1)
-                    self.subscriber.modify_ack_deadline(
-                        subscription=self.subscription,
-                        ack_ids=[received.ack_id],
-                        ack_deadline_seconds=math.ceil(backoff),
-                    )
+            else:  # redelivered once the backoff has passed, as Pub/Sub's retry policy does
+                timer = threading.Timer(self._backoff(received.delivery_attempt or 1), self._nack, [received])
+                timer.daemon = True
+                timer.start()
         finally:
             with self._lock:
                 self.pushed += 1
@@ -118,6 +114,15 @@ class PushRelay:
                 self._in_flight -= 1
                 self._last_activity = time.monotonic()
             self._slots.release()
+
+    def _nack(self, received: ReceivedMessage) -> None:
+        """Deadline 0: delivered again at once. (Not a shorter deadline left to expire: with
+        those, the emulator now and then lost a message, in neither the subscription nor the
+        dead-letter topic; measured in 2 of 4 runs of tests/test_router.py's outage test.)"""
+        with contextlib.suppress(Exception):  # else its 60 s deadline expires: redelivered anyway
+            self.subscriber.modify_ack_deadline(
+                subscription=self.subscription, ack_ids=[received.ack_id], ack_deadline_seconds=0
+            )
 
     def _free_slots(self) -> int:
         """Wait for at least one free slot and take every free one."""

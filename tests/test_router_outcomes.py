@@ -56,7 +56,9 @@ class FakeBigQuery:
 
 
 @pytest.fixture
-def dead_letter_topic(publisher, subscriber) -> tuple[str, str]:
+def dead_letter_topic(publisher, subscriber, pubsub_host, monkeypatch) -> tuple[str, str]:
+    # The router's own client reads PUBSUB_EMULATOR_HOST: the emulator where the topic is.
+    monkeypatch.setenv("PUBSUB_EMULATOR_HOST", pubsub_host)
     return create_topic_with_subscription(publisher, subscriber, "dead-" + new_xid())
 
 
