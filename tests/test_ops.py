@@ -276,7 +276,7 @@ def test_ctrl_c_stops_a_backfill_with_its_place_saved_and_a_rerun_completes(pipe
     topic, subscription = topic_with_subscription(pipeline, "backfill-interrupted")
     events = fleet(fake_dt)
     everything = [event for device_events in events.values() for event in device_events]
-    fake_dt.event_page_delay = 0.3
+    fake_dt.event_page_delay = 1.0  # the rest of the backfill outlasts a loaded machine's reaction
     state = tmp_path / "state.json"
     command = [str(OPS_CLI), "backfill", "--project", DT_PROJECT, *window(),
                "--topic", topic, "--state-file", str(state), "--json", *FAST]  # fmt: skip

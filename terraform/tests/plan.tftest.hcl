@@ -65,11 +65,11 @@ run "functions_get_the_environment_the_code_reads" {
 
   assert {
     condition = google_cloudfunctions2_function.ingest[0].service_config[0].environment_variables == tomap({
-      PUBSUB_TOPIC = "projects/my-project/topics/mocked"
-      LOG_LEVEL    = "INFO"
-      THREADS      = "80"
+      PUBSUB_TOPIC      = "projects/my-project/topics/mocked"
+      LOG_LEVEL         = "INFO"
+      FUNCTION_USE_ASGI = "true"
     })
-    error_message = "ingest must get PUBSUB_TOPIC (the topic's full path), LOG_LEVEL and THREADS = its concurrency, and no DT_ORGANIZATION_ID unless set."
+    error_message = "ingest must get PUBSUB_TOPIC (the topic's full path), LOG_LEVEL and FUNCTION_USE_ASGI (served on the ASGI server), and no DT_ORGANIZATION_ID unless set."
   }
   assert {
     condition = [for s in google_cloudfunctions2_function.ingest[0].service_config[0].secret_environment_variables : [s.key, s.secret, s.version]] == [
