@@ -282,8 +282,11 @@ def test_ctrl_c_stops_a_backfill_with_its_place_saved_and_a_rerun_completes(pipe
                "--topic", topic, "--state-file", str(state), "--json", *FAST]  # fmt: skip
     environment = os.environ | fake_dt.env() | {"PUBSUB_EMULATOR_HOST": pipeline.pubsub.host}
     process = subprocess.Popen(
-        command, env=environment, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE
-    )
+        command, env=environment, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+        # Ctrl-C as from a terminal: SIGINT at its default, whatever the test run inherited (an
+        # ignored SIGINT is inherited, and Python then never raises KeyboardInterrupt).
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
+    )  # fmt: skip
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline and not (state.exists() and '"done": true' in state.read_text()):
         time.sleep(0.05)
