@@ -43,6 +43,35 @@ def with_event(body: bytes, **event_fields: object) -> bytes:
     return json.dumps(document, separators=(",", ":")).encode()
 
 
+TESTS = Path(__file__).resolve().parent
+DRILL_FIGURES = "drill figures"  # the user property a drill's one-line summary travels in
+
+
+@pytest.hookimpl(tryfirst=True)  # before xdist reads the groups
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Under `pytest -n 2 --dist loadgroup` (./run test): the drills, which share one pipeline and
+    build on each other, stay together on one worker, as do the Terraform tests (one work folder);
+    every other file stays whole on one worker (its module fixtures are built once)."""
+    for item in items:
+        folder = item.path.parent
+        group = folder.name if folder.parent == TESTS else item.nodeid.split("::")[0]
+        item.add_marker(pytest.mark.xdist_group(group))
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    """The drills' figures at the end of every run, also from xdist workers (whose output is not shown)."""
+    lines = [
+        value
+        for report in terminalreporter.getreports("passed") + terminalreporter.getreports("failed")
+        for name, value in report.user_properties
+        if name == DRILL_FIGURES
+    ]
+    if lines:
+        terminalreporter.section(DRILL_FIGURES)
+        for line in lines:
+            terminalreporter.line(line)
+
+
 def _listening(host: str) -> bool:
     address, _, port = host.rpartition(":")
     try:

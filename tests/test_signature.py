@@ -17,7 +17,7 @@ from functions import signature
 from functions.config import IngestConfig, RouterConfig
 from functions.errors import ConfigError, InvalidSignature, Unavailable
 from functions.signature import RequestVerifier
-from local.dt_signing import AsymmetricSigner
+from local.dt_signing import AsymmetricSigner, shared_secret_token
 from local.servers import JwksServer, free_port
 from tests.conftest import DT_DATA
 
@@ -72,6 +72,31 @@ def test_a_token_issued_in_the_future_is_refused():
     token = vector["header_value"]
     with pytest.raises(InvalidSignature, match="not valid yet"):
         verifier_at(issued_at(token) - 600).verify({"X-Dt-Signature": token}, vector["body"].encode())
+
+
+LEEWAY = 60  # CLOCK_LEEWAY_SECONDS' default
+
+
+@pytest.mark.parametrize(
+    ("claims", "seconds_after_signing", "refusal"),
+    [
+        ({"exp": 1_000}, 1_000 + LEEWAY - 1, None),
+        ({"exp": 1_000}, 1_000 + LEEWAY + 1, "expired"),
+        ({"iat": 1_000 + LEEWAY - 1}, 1_000, None),
+        ({"iat": 1_000 + LEEWAY + 1}, 1_000, "not valid yet"),
+        ({"nbf": 1_000 + LEEWAY - 1}, 1_000, None),
+        ({"nbf": 1_000 + LEEWAY + 1}, 1_000, "not valid yet"),
+    ],
+)
+def test_the_clock_leeway_is_exactly_the_configured_seconds(claims, seconds_after_signing, refusal):
+    body = b'{"event":{}}'
+    token = shared_secret_token(body, "test-secret", issued_at=0, **{"exp": 10**6, "iat": 0} | claims)
+    verifier = verifier_at(seconds_after_signing)
+    if refusal is None:
+        verifier.verify({"X-Dt-Signature": token}, body)
+    else:
+        with pytest.raises(InvalidSignature, match=refusal):
+            verifier.verify({"X-Dt-Signature": token}, body)
 
 
 def test_the_real_files_match_the_vectors():

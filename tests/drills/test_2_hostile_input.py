@@ -357,7 +357,9 @@ def test_wrong_kid(body, case):
 @given(
     bodies,
     st.sampled_from(["expired", "iat in the future", "nbf in the future", "no exp"]),
-    st.integers(61, 10**7),
+    # Past the ingest's 60 s clock leeway by a minute at least: on a loaded machine seconds may pass
+    # between signing and checking (the boundary itself: test_signature.py, with a set clock).
+    st.integers(121, 10**7),
     st.booleans(),
 )
 def test_expired_and_not_yet_valid_tokens(body, case, offset, asymmetric):
@@ -405,12 +407,12 @@ def test_replayed_token_with_a_modified_body(body, data, change, asymmetric):
 
 
 @pytest.mark.drill
-def test_the_server_still_serves_a_genuine_event_and_nothing_forged_got_in(drill, capsys):
+def test_the_server_still_serves_a_genuine_event_and_nothing_forged_got_in(drill, record_property):
     body = genuine()
     status = send(body, signed(body), True, {200})
     requests_sent = sum(STATUSES.values())
     summary(
-        capsys,
+        record_property,
         "hostile input",
         requests=requests_sent,
         **{

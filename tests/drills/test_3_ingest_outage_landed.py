@@ -14,7 +14,7 @@ from tests.drills.helpers import count_in_bigquery, drain_dead_letters, summary,
 @pytest.mark.drill
 @pytest.mark.timeout(1200)  # run alone, this includes sending the 10,000-event burst
 def test_every_accepted_event_of_the_burst_is_in_bigquery_exactly_once(
-    drill, ingest_outage: IngestOutage, capsys
+    drill, ingest_outage: IngestOutage, record_property
 ):
     """Run alone, this sends drill 1's burst itself (the `ingest_outage` fixture)."""
     pipeline = drill.pipeline
@@ -31,7 +31,7 @@ def test_every_accepted_event_of_the_burst_is_in_bigquery_exactly_once(
     dead = len({letter.attributes.get("eventId") for letter in letters} & burst.accepted)
     lost = len(burst.accepted - landed) + len(burst.given_up) + len(burst.refused)
     summary(
-        capsys,
+        record_property,
         "ingest outage",
         sent=len(bodies),
         requests=burst.requests,

@@ -89,7 +89,7 @@ def exhausted() -> Iterator[dict]:
 
 
 @pytest.mark.drill
-def test_bigquery_outage_for_the_router_ends_in_bigquery_or_dead_letters(drill, exhausted, capsys):
+def test_bigquery_outage_for_the_router_ends_in_bigquery_or_dead_letters(drill, exhausted, record_property):
     pipeline = drill.pipeline
     # Older drills' messages must not be in the way: the outage must hit this drill's messages.
     assert pipeline.wait_idle(quiet_seconds=3, timeout=180), "the pipeline never became idle"
@@ -146,7 +146,7 @@ def test_bigquery_outage_for_the_router_ends_in_bigquery_or_dead_letters(drill, 
     redelivered = ours_failed()
     lost = len(ids - landed - dead)
     summary(
-        capsys,
+        record_property,
         "router outage",
         sent=MESSAGES,
         **{"2xx": burst.ok, "5xx": burst.server_errors},
@@ -167,7 +167,7 @@ def test_bigquery_outage_for_the_router_ends_in_bigquery_or_dead_letters(drill, 
 
 
 @pytest.mark.drill
-def test_a_poison_message_is_dead_lettered_at_once_with_its_reason(drill, capsys):
+def test_a_poison_message_is_dead_lettered_at_once_with_its_reason(drill, record_property):
     pipeline = drill.pipeline
     marker = "drill-poison-" + new_xid()
     started = time.monotonic()
@@ -179,7 +179,7 @@ def test_a_poison_message_is_dead_lettered_at_once_with_its_reason(drill, capsys
         letters = [m for m in drain_dead_letters(pipeline, 2) if m.attributes.get("eventId") == marker]
     seconds = time.monotonic() - started
     redelivered = [f for f in route_failures(pipeline) if f.get("eventId") == marker]
-    summary(capsys, "poison message", sent=1, dead_lettered=len(letters), retried=len(redelivered),
+    summary(record_property, "poison message", sent=1, dead_lettered=len(letters), retried=len(redelivered),
             lost=1 - len(letters), dead_lettered_after_s=round(seconds, 1))  # fmt: skip
     [letter] = letters
     assert letter.data == b"drill: not a DT event"
@@ -189,7 +189,9 @@ def test_a_poison_message_is_dead_lettered_at_once_with_its_reason(drill, capsys
 
 
 @pytest.mark.drill
-def test_a_message_failing_on_every_delivery_is_dead_lettered_after_bounded_attempts(exhausted, capsys):
+def test_a_message_failing_on_every_delivery_is_dead_lettered_after_bounded_attempts(
+    exhausted, record_property
+):
     deadline = time.monotonic() + 150
     while not ({"letters", "error"} & exhausted.keys()) and time.monotonic() < deadline:
         time.sleep(0.5)
@@ -197,7 +199,7 @@ def test_a_message_failing_on_every_delivery_is_dead_lettered_after_bounded_atte
         raise exhausted["error"]
     letters = exhausted["letters"]
     summary(
-        capsys,
+        record_property,
         "transient until exhausted",
         sent=1,
         deliveries=exhausted["deliveries"],

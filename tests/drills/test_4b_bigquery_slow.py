@@ -52,7 +52,7 @@ def wait_for_all(pipeline, project: str, ids: set[str], timeout: float) -> tuple
 
 @pytest.mark.drill
 @pytest.mark.timeout(600)  # about 2 min on an idle 2-core machine; the emulator is the bottleneck
-def test_a_backlog_under_a_slow_bigquery_lands_exactly_once_after_the_restore(drill, capsys):
+def test_a_backlog_under_a_slow_bigquery_lands_exactly_once_after_the_restore(drill, record_property):
     pipeline = drill.pipeline
     assert pipeline.wait_idle(quiet_seconds=3, timeout=180), "the pipeline never became idle"
     bodies = fleet_bodies(BACKLOG, SLOW_PROJECT, seed=42)[:BACKLOG]
@@ -84,7 +84,7 @@ def test_a_backlog_under_a_slow_bigquery_lands_exactly_once_after_the_restore(dr
         f"SELECT COUNT(*) AS n FROM {{dataset}}.temperature WHERE project_id = '{SLOW_PROJECT}'"
     )
     summary(
-        capsys,
+        record_property,
         "slow BigQuery",
         backlog=BACKLOG,
         latency_s=LATENCY_SECONDS,
@@ -115,7 +115,7 @@ def large_body(event_type: str) -> bytes:
 
 
 @pytest.mark.drill
-def test_a_burst_of_large_events_lands_with_no_request_over_bigquerys_limits(drill, capsys):
+def test_a_burst_of_large_events_lands_with_no_request_over_bigquerys_limits(drill, record_property):
     pipeline = drill.pipeline
     assert pipeline.wait_idle(quiet_seconds=3, timeout=180), "the pipeline never became idle"
     bodies = [large_body(event_type) for event_type in LARGE_TYPES for _ in range(LARGE_PER_TYPE)]
@@ -132,7 +132,7 @@ def test_a_burst_of_large_events_lands_with_no_request_over_bigquerys_limits(dri
         proxy.latency = 0.0
     rows, distinct = count_in_bigquery(pipeline, LARGE_PROJECT)
     summary(
-        capsys,
+        record_property,
         "large events",
         sent=len(bodies),
         types=len(LARGE_TYPES),

@@ -16,7 +16,7 @@ _EVENT_ID = re.compile(r"[A-Za-z0-9_.:-]{1,128}")
 
 
 @pytest.mark.drill
-def test_no_secret_and_no_token_in_any_server_log(drill, capsys):
+def test_no_secret_and_no_token_in_any_server_log(drill, record_property):
     logs = drill.pipeline.work_dir / "logs"
     texts = {name: (logs / name).read_text(errors="replace") for name in ("ingest.log", "route.log")}
     # Each token's parts (header.payload.signature); the headers are shared by many tokens and
@@ -25,7 +25,7 @@ def test_no_secret_and_no_token_in_any_server_log(drill, capsys):
     found = {name: sorted(set(_BASE64URL_RUN.findall(text)) & parts)[:3] for name, text in texts.items()}
     secret_in = [name for name, text in texts.items() if SECRET in text]
     summary(
-        capsys,
+        record_property,
         "secrets in logs",
         tokens_sent=len(TOKENS),
         log_bytes=sum(len(text) for text in texts.values()),
@@ -39,7 +39,7 @@ def test_no_secret_and_no_token_in_any_server_log(drill, capsys):
 
 @pytest.mark.drill
 @pytest.mark.timeout(900)  # waits while failed events keep landing
-def test_route_log_figures(drill, capsys):
+def test_route_log_figures(drill, record_property):
     """What the router went through (for the CI log), and what must hold of it: every failed
     delivery is logged with its cause, and every event that failed is now in BigQuery or was
     dead-lettered (a failure is a retry, never a loss)."""
@@ -55,7 +55,7 @@ def test_route_log_figures(drill, capsys):
         lost = sorted(failed - dead - in_bigquery(drill.pipeline, failed - dead))
         if (now_rows := landed_rows(drill.pipeline)) > rows:
             rows, last_progress = now_rows, time.monotonic()
-    summary(capsys, "route log", failed_deliveries=len(failures), distinct_events_failed=len(failed),
+    summary(record_property, "route log", failed_deliveries=len(failures), distinct_events_failed=len(failed),
             top_errors=errors, failed_then_lost=len(lost))  # fmt: skip
     assert all(f.get("error") for f in failures), "a failed delivery was logged without its cause"
     assert not lost, (
@@ -81,9 +81,9 @@ def in_bigquery(pipeline, event_ids: set[str]) -> set[str]:
 
 
 @pytest.mark.drill
-def test_ingest_memory_after_the_drills_is_within_20_percent_of_after_warm_up(drill, capsys):
+def test_ingest_memory_after_the_drills_is_within_20_percent_of_after_warm_up(drill, record_property):
     after = drill.pipeline.ingest.rss_bytes()
     before = drill.rss_after_warm_up
-    summary(capsys, "ingest RSS", after_warm_up_MiB=round(before / 2**20, 1), after_drills_MiB=round(after / 2**20, 1),
+    summary(record_property, "ingest RSS", after_warm_up_MiB=round(before / 2**20, 1), after_drills_MiB=round(after / 2**20, 1),
             growth_percent=round(100 * (after - before) / before, 1))  # fmt: skip
     assert after <= before * 1.2
