@@ -98,7 +98,17 @@ def _venv(folder: Path, requirements: Path) -> Path:
     uv = os.environ.get("UV")  # ./run installs uv and sets UV: seconds where pip takes a minute
     if uv and Path(uv).is_file():
         subprocess.run([uv, "venv", "-q", "--python", sys.executable, str(folder)], check=True)
-        command = [uv, "pip", "install", "-q", "--python", str(python), "-r", str(requirements)]
+        command = [
+            uv,
+            "pip",
+            "install",
+            "-q",
+            "--compile-bytecode",
+            "--python",
+            str(python),
+            "-r",
+            str(requirements),
+        ]
     else:
         venv.EnvBuilder(with_pip=True).create(folder)
         command = [
