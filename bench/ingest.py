@@ -164,11 +164,13 @@ class Served:
 
 
 def import_times() -> tuple[tuple[float, float], tuple[float, float], bool]:
-    """`import main` in a fresh interpreter, alone and with FUNCTION_TARGET=ingest (which builds
-    the handler: configuration, verifier, Pub/Sub library): median (wall, CPU) seconds of 5 runs,
-    and whether BigQuery got imported. CPU time is what a busy machine does not inflate."""
+    """`import main` in a fresh interpreter, alone, then with FUNCTION_TARGET=ingest followed by
+    building the handler as the first request does (configuration, verifier, Pub/Sub library):
+    median (wall, CPU) seconds of 5 runs, and whether BigQuery got imported. CPU time is what a
+    busy machine does not inflate."""
     code = (
-        "import time, sys; t = time.perf_counter(); c = time.process_time(); import main; "
+        "import os, time, sys; t = time.perf_counter(); c = time.process_time(); import main; "
+        "os.environ['FUNCTION_TARGET'] and main._ingest_handler(); "
         "print(time.perf_counter() - t, time.process_time() - c, 'google.cloud.bigquery' in sys.modules)"
     )
     ingest_env = {"PUBSUB_TOPIC": "projects/local/topics/bench-ours", "DT_SIGNATURE_SECRET": SECRET}
@@ -251,5 +253,5 @@ def main() -> None:
     _goal("ours RSS after load, MiB (gunicorn master + worker)", ours.rss_mib, "<= 128", ours.rss_mib <= 128)
     _goal("ours PSS after load, MiB (shared pages once)", ours.pss_mib, "<= 128", ours.pss_mib <= 128)
     _goal("import main, CPU s (median of 5)", module[1], "<= 0.3", module[1] <= 0.3)
-    print(f"  (import main: {module[0]:.2f} s wall; with FUNCTION_TARGET=ingest, building the handler: "
+    print(f"  (import main: {module[0]:.2f} s wall; with FUNCTION_TARGET=ingest and the handler built: "
           f"{handler[1]:.2f} s CPU, {handler[0]:.2f} s wall; imports BigQuery: {imports_bigquery})")  # fmt: skip

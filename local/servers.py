@@ -92,7 +92,7 @@ class FunctionServer:
             os.killpg(self.process.pid, signal.SIGKILL)
             self.process.wait(timeout=10)
 
-    def _process_tree(self) -> list[int]:
+    def process_tree(self) -> list[int]:
         """The server's pid and those of all its descendants (gunicorn's workers)."""
         assert self.process is not None
         pids, index = [self.process.pid], 0
@@ -105,7 +105,7 @@ class FunctionServer:
     def _sum_over_tree(self, proc_file: str, field: str) -> int:
         """Bytes of a `Field: N kB` line of /proc/<pid>/<proc_file>, summed over the process tree."""
         total = 0
-        for pid in self._process_tree():
+        for pid in self.process_tree():
             for line in Path(f"/proc/{pid}/{proc_file}").read_text().splitlines():
                 if line.startswith(field + ":"):
                     total += int(line.split()[1]) * 1024
@@ -123,7 +123,7 @@ class FunctionServer:
     def cpu_seconds(self) -> float:
         """User + system CPU used so far by the server and its worker processes (from /proc)."""
         ticks = 0
-        for pid in self._process_tree():
+        for pid in self.process_tree():
             fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
             ticks += int(fields[11]) + int(fields[12])  # utime, stime (fields 14 and 15 of stat)
         return ticks / os.sysconf("SC_CLK_TCK")

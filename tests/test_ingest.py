@@ -216,6 +216,31 @@ def test_each_required_envelope_field_is_checked(ingest_server, field, value, wo
     assert_refused(post(ingest_server, body, headers_for(body, secret=SECRET)), 400, "invalid_body", words)
 
 
+def test_a_bad_configuration_stops_ingest_at_start_up_naming_the_variable(
+    ingest_topic, pubsub_host, jwks_server, tmp_path
+):
+    env = ingest_env(ingest_topic[0], pubsub_host, jwks_server) | {"CLOCK_LEEWAY_SECONDS": "a minute"}
+    server = FunctionServer("ingest", free_port(), env, tmp_path / "ingest.log")
+    with pytest.raises(RuntimeError, match="exited at start-up") as refused:
+        server.start()
+    assert "CLOCK_LEEWAY_SECONDS='a minute' is not a number" in str(refused.value)
+
+
+def _maps(pid: int) -> str:
+    with open(f"/proc/{pid}/maps") as maps:
+        return maps.read()
+
+
+def test_the_servers_master_process_never_loads_the_pubsub_library(ingest_server):
+    """Only the worker holds gRPC and the Pub/Sub library; the master forks and watches it."""
+    body = with_event(TEMPERATURE, eventId="masterworker00000001")
+    assert post(ingest_server, body, headers_for(body, secret=SECRET)).status_code == 200
+    master, *workers = ingest_server.process_tree()
+    assert len(workers) == 1
+    assert "cygrpc" not in _maps(master)
+    assert "cygrpc" in _maps(workers[0])
+
+
 def test_the_logs_hold_no_secret_and_no_token(ingest_server, server_logs):
     body = with_event(TEMPERATURE, eventId="logcheck000000000001")
     headers = headers_for(body, secret=SECRET)
