@@ -139,12 +139,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="count the events BigQuery already has (informational; needs --dataset)",
     )
     backfill.add_argument("--dataset", help="BigQuery <project>.<dataset> (default $BIGQUERY_DATASET)")
-    backfill.add_argument(
-        "--progress",
-        action=argparse.BooleanOptionalAction,
-        default=None,
-        help="progress lines on stderr (default: when stderr is a terminal)",
-    )
+    output.add_progress_option(backfill)
     backfill.set_defaults(handler=run_backfill)
 
     health = _add_subcommand(

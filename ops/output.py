@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import json
 import sys
 import time
@@ -64,6 +65,16 @@ def _json_default(value: Any) -> Any:
 
 def warn(message: str) -> None:
     print(f"warning: {message}", file=sys.stderr)
+
+
+def add_progress_option(parser: argparse.ArgumentParser) -> None:
+    """`--progress`/`--no-progress`: progress on stderr, by default when stderr is a terminal."""
+    parser.add_argument(
+        "--progress",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="progress on stderr (default: when stderr is a terminal)",
+    )
 
 
 class Progress:

@@ -7,7 +7,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from ops import options
+from ops import options, output
 from ops.errors import OK, UsageError
 
 HELP = "write a chart report (one offline HTML file) from the dataset's views"
@@ -46,18 +46,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--dt-project", metavar="ID", help="DT project whose connectors' health to chart (needs DT_API_KEY_*)"
     )
-    parser.add_argument(
-        "--progress",
-        action=argparse.BooleanOptionalAction,
-        default=None,
-        help="progress line on stderr (default: when stderr is a terminal)",
-    )
+    output.add_progress_option(parser)
 
 
 def run(args: argparse.Namespace, env: Mapping[str, str]) -> int:
     from google.auth import exceptions as auth_exceptions
 
-    from ops import output
     from ops.google_cloud import bigquery_client
     from ops.report.build import ReportRequest, StepProgress, build_report
     from ops.report.charts import require_libraries
