@@ -6,16 +6,19 @@ real HTTP path.
 
 from __future__ import annotations
 
+import fcntl
 import json
 import os
+import random
 import signal
 import socket
 import subprocess
+import tempfile
 import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import Any
+from typing import Any, TextIO
 
 from local.emulators import ROOT, port_is_free
 
@@ -24,10 +27,33 @@ FUNCTIONS_FRAMEWORK = ROOT / ".venv" / "bin" / "functions-framework"
 ASGI_TARGETS = frozenset({"ingest"})
 
 
+# Ports handed out by free_port: below Linux's ephemeral range (32768-60999 by default), where the
+# kernel also picks the local ports of outgoing connections, so none of those can take one
+# between free_port and the server's bind.
+_PORTS = range(20_000, 32_000)
+_RESERVATIONS = Path(tempfile.gettempdir()) / "dt-bigquery-ports"
+_held: list[TextIO] = []  # open, locked reservation files: released when this process ends
+
+
 def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
+    """A port nothing listens on and that no other process using free_port holds: each is
+    reserved with a lock on a file, held while this process lives (pytest's workers, the local
+    pipeline and the benchmarks start servers side by side; a port only checked free could be
+    given to two of them before either listens)."""
+    _RESERVATIONS.mkdir(exist_ok=True)
+    for _ in range(1_000):
+        port = random.choice(_PORTS)
+        reservation = open(_RESERVATIONS / str(port), "a")  # noqa: SIM115 (held open on purpose)
+        try:
+            fcntl.flock(reservation, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            reservation.close()
+            continue
+        if port_is_free(port):
+            _held.append(reservation)
+            return port
+        reservation.close()
+    raise RuntimeError(f"no free port found in {_PORTS.start}-{_PORTS.stop - 1}")
 
 
 class FunctionServer:

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from local import emulators
+from local.servers import free_port
 
 
 def executable(path: Path, text: str = "#!/bin/sh\nexit 0\n") -> Path:
@@ -72,3 +75,17 @@ def test_an_explicit_launcher_wins_and_a_wrong_one_is_named(tmp_path, monkeypatc
     monkeypatch.setenv("PUBSUB_EMULATOR_BIN", str(tmp_path / "nope"))
     with pytest.raises(emulators.EmulatorError, match=r"PUBSUB_EMULATOR_BIN=.*nope is not an executable"):
         emulators.find_pubsub_emulator()
+
+
+def test_free_ports_are_never_given_to_two_processes_nor_taken_by_outgoing_connections():
+    """pytest's two workers start servers side by side: a port one of them holds is not given to
+    the other, and none is in the kernel's range for outgoing connections' local ports."""
+    mine = {free_port() for _ in range(300)}
+    theirs = subprocess.run(
+        [sys.executable, "-c", "from local.servers import free_port; print(*[free_port() for _ in range(300)])"],
+        cwd=emulators.ROOT, capture_output=True, text=True, check=True,
+    ).stdout.split()  # fmt: skip
+    assert len(mine) == 300 and len(set(theirs)) == 300
+    assert not mine & {int(port) for port in theirs}
+    ephemeral_low = int(Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()[0])
+    assert max(mine) < ephemeral_low
