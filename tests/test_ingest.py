@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import time
+from pathlib import Path
 
 import jwt
 import pytest
@@ -226,19 +227,14 @@ def test_a_bad_configuration_stops_ingest_at_start_up_naming_the_variable(
     assert "CLOCK_LEEWAY_SECONDS='a minute' is not a number" in str(refused.value)
 
 
-def _maps(pid: int) -> str:
-    with open(f"/proc/{pid}/maps") as maps:
-        return maps.read()
-
-
 def test_the_servers_master_process_never_loads_the_pubsub_library(ingest_server):
     """Only the worker holds gRPC and the Pub/Sub library; the master forks and watches it."""
     body = with_event(TEMPERATURE, eventId="masterworker00000001")
     assert post(ingest_server, body, headers_for(body, secret=SECRET)).status_code == 200
     master, *workers = ingest_server.process_tree()
     assert len(workers) == 1
-    assert "cygrpc" not in _maps(master)
-    assert "cygrpc" in _maps(workers[0])
+    assert "cygrpc" not in Path(f"/proc/{master}/maps").read_text()
+    assert "cygrpc" in Path(f"/proc/{workers[0]}/maps").read_text()
 
 
 def test_the_logs_hold_no_secret_and_no_token(ingest_server, server_logs):
