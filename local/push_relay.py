@@ -118,7 +118,7 @@ class PushRelay:
     def _nack(self, received: ReceivedMessage) -> None:
         """Deadline 0: delivered again at once. (Not a shorter deadline left to expire: with
         those, the emulator now and then lost a message, in neither the subscription nor the
-        dead-letter topic; measured in 2 of 4 runs of tests/test_router.py's outage test.)"""
+        dead-letter topic; measured in 2 of 4 runs of tests/integration/test_router.py's outage test.)"""
         with contextlib.suppress(Exception):  # else its 60 s deadline expires: redelivered anyway
             self.subscriber.modify_ack_deadline(
                 subscription=self.subscription, ack_ids=[received.ack_id], ack_deadline_seconds=0

@@ -43,7 +43,7 @@ def with_event(body: bytes, **event_fields: object) -> bytes:
     return json.dumps(document, separators=(",", ":")).encode()
 
 
-TESTS = Path(__file__).resolve().parent
+SHARED_FOLDERS = frozenset({"drills", "terraform"})  # test folders whose files share one set-up
 DRILL_FIGURES = "drill figures"  # the user property a drill's one-line summary travels in
 
 
@@ -54,7 +54,7 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     every other file stays whole on one worker (its module fixtures are built once)."""
     for item in items:
         folder = item.path.parent
-        group = folder.name if folder.parent == TESTS else item.nodeid.split("::")[0]
+        group = folder.name if folder.name in SHARED_FOLDERS else item.nodeid.split("::")[0]
         item.add_marker(pytest.mark.xdist_group(group))
 
 

@@ -6,7 +6,7 @@ The demo feeds both ways in: one DT project's fleet through the ingest function 
 signed), and a second DT project's published straight to the topic, as DT's Pub/Sub connector
 (GOOGLE_CLOUD_PUBSUB) would, without attributes. It publishes the HTTP_PUSH body, which carries
 the device labels the example queries show; `./run fleet --via pubsub` alternates it with the bare
-event (tests/test_pubsub_connector.py checks both).
+event (tests/integration/test_pubsub_connector.py checks both).
     ./run serve   start everything and keep it running (Ctrl-C stops it)
 
 Every port and name has a default and an environment variable (see README, "Configuration").

@@ -22,7 +22,7 @@ from local.fleet import run_fleet
 from local.servers import free_port
 from ops import cli
 from tests.conftest import ROOT, SECRET, wait_for_rows
-from tests.fake_dt_api import FakeDtApi
+from tests.support.fake_dt_api import FakeDtApi
 
 DT_PROJECT = "c0md3mm0c7pet3vico8g"
 CHARTS = ("temperature", "humidity", "co2", "events-per-hour", "silent-devices", "dead-letters", "connectors")

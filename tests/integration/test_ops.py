@@ -26,7 +26,7 @@ from ops import cli
 from ops.dead_letters import replay_attributes
 from ops.dt_api import DtApi, DtApiError, RetryPolicy
 from tests.conftest import OPS_CLI, ROOT, SECRET, example_body, pull, wait_for_rows
-from tests.fake_dt_api import FakeDtApi
+from tests.support.fake_dt_api import FakeDtApi
 
 DT_PROJECT = "c0md3mm0c7pet3vico8g"
 FAST = ["--rate", "200", "--backoff", "0.01"]

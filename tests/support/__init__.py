@@ -1,0 +1,1 @@
+"""Helpers the tests share: loopback fakes of outside services."""
