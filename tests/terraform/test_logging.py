@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -68,19 +69,22 @@ def matches(text: str, entry: dict[str, Any]) -> bool:
         assert kind == "comparison", tokens[index]
         return comparison(*value), index + 1
 
-    def conjunction(index: int) -> tuple[bool, int]:
-        result, index = primary(index)
-        while index < len(tokens) and tokens[index] == ("joiner", "AND"):
-            right, index = primary(index + 1)
-            result = result and right
-        return result, index
+    def joined(joiner: str, operand: Callable[[int], tuple[bool, int]]) -> Callable[[int], tuple[bool, int]]:
+        """Operands separated by `joiner`: all must hold (AND) or one (OR)."""
+
+        def parse(index: int) -> tuple[bool, int]:
+            results = []
+            result, index = operand(index)
+            results.append(result)
+            while index < len(tokens) and tokens[index] == ("joiner", joiner):
+                result, index = operand(index + 1)
+                results.append(result)
+            return (all(results) if joiner == "AND" else any(results)), index
+
+        return parse
 
     def disjunction(index: int) -> tuple[bool, int]:
-        result, index = conjunction(index)
-        while index < len(tokens) and tokens[index] == ("joiner", "OR"):
-            right, index = conjunction(index + 1)
-            result = result or right
-        return result, index
+        return joined("OR", joined("AND", primary))(index)
 
     result, end = disjunction(0)
     assert end == len(tokens)
