@@ -777,16 +777,17 @@ def readme_summary(model: Model) -> str:
         lines.append(
             f"| {sensors:,} | {events:,.0f} | {usd(month)} | {usd(month / events * 1e6)} | {usd(free)} |"
         )
-    others = ", ".join(
+    others = [
         f"{each.name} {usd(model.per_million(fleet.sensors[1], each))}"
         for each in model.inputs.combinations[1:]
-    )
+    ]
     lines += [
         "",
-        f"Per million events at {fleet.sensors[1]:,} sensors with the other connectors and routers: {others}.",
+        f"Per million events at {fleet.sensors[1]:,} sensors with the other connectors and routers:",
+        "; ".join(others) + ".",
         "Small fleets pay mostly for Cloud Run instance time (a lone request is billed 100 ms); large ones",
         "for requests. Cloud Logging stays at cents: no line per successful event, and Cloud Run's",
-        'request logs of 2xx answers are excluded (README, "Logs").',
+        "request logs of 2xx answers are excluded ([Logs](#logs)).",
         "",
     ]
     return "\n".join(lines)
