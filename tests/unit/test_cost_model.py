@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from scripts import cost_model
+from scripts import cost_inputs, cost_model
 
 GIB, TIB = 2**30, 2**40
 MONTH = 30 * 86_400
@@ -126,7 +126,7 @@ def test_a_query_bills_its_columns_over_its_days_and_at_least_10_mb_per_table(mo
 
 
 def test_concurrency_1_bills_each_request_its_own_slice_and_cpu_sets_a_floor():
-    function = cost_model.Function(0.03, "", 0.001, "", vcpu=1.0, memory_gib=0.5, concurrency=1)
+    function = cost_inputs.Function(0.03, "", 0.001, "", vcpu=1.0, memory_gib=0.5, concurrency=1)
     assert cost_model.billed_instances(50.0, function, 0.1, 0.6) == pytest.approx(50 * 0.1)
     busy = dataclasses.replace(function, concurrency=80, cpu_seconds_per_event=0.05)
     assert cost_model.billed_instances(100.0, busy, 0.1, 0.6) == pytest.approx(100 * 0.05 / 0.6)
@@ -138,7 +138,7 @@ def without(text: str, line: str) -> str:
 
 
 def test_a_missing_unknown_or_mistyped_input_is_an_error_that_names_it(tmp_path: Path):
-    text = cost_model.INPUTS.read_text()
+    text = cost_inputs.INPUTS.read_text()
     cases = {
         "missing": (
             without(text, "cpu_seconds_per_event = 0.00246\n"),
@@ -157,13 +157,13 @@ def test_a_missing_unknown_or_mistyped_input_is_an_error_that_names_it(tmp_path:
     for name, (broken, expected) in cases.items():
         path = tmp_path / f"{name}.toml"
         path.write_text(broken)
-        with pytest.raises(cost_model.InputError, match=None) as raised:
-            cost_model.load_inputs(path)
+        with pytest.raises(cost_inputs.InputError, match=None) as raised:
+            cost_inputs.load_inputs(path)
         assert expected in str(raised.value), name
     prices = tmp_path / "prices.toml"
-    prices.write_text(without(cost_model.PRICES.read_text(), "usd = 6.25\n"))
-    with pytest.raises(cost_model.InputError, match=r"\[prices.bigquery_on_demand_query\] has no usd"):
-        cost_model.load_prices(prices)
+    prices.write_text(without(cost_inputs.PRICES.read_text(), "usd = 6.25\n"))
+    with pytest.raises(cost_inputs.InputError, match=r"\[prices.bigquery_on_demand_query\] has no usd"):
+        cost_inputs.load_prices(prices)
 
 
 def test_only_the_text_between_markers_is_generated():
@@ -171,9 +171,9 @@ def test_only_the_text_between_markers_is_generated():
     assert cost_model.with_tables(document, {"a": "| x |"}) == (
         "prose\n<!-- table:a -->\n| x |\n<!-- /table:a -->\nmore prose\n"
     )
-    with pytest.raises(cost_model.InputError, match="no <!-- table:NAME --> markers for b"):
+    with pytest.raises(cost_inputs.InputError, match="no <!-- table:NAME --> markers for b"):
         cost_model.with_tables(document, {"a": "", "b": ""})
-    with pytest.raises(cost_model.InputError, match="does not write: a"):
+    with pytest.raises(cost_inputs.InputError, match="does not write: a"):
         cost_model.with_tables(document, {})
 
 
