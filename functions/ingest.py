@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import time
 from typing import Any
 
 from starlette.requests import ClientDisconnect, Request
@@ -44,6 +45,10 @@ class Ingest:
         self.publisher = Publisher(config.publish_timeout_seconds)
         # Only the ES256 check may do network I/O (DT's keys); HS256 is ~0.1 ms of CPU.
         self._asymmetric = config.organization_id is not None
+        self.summary = logs.Summary("ingest")
+        logs.log("INFO", "ingest ready", topic=config.pubsub_topic, logLevel=config.log_level,
+                 es256=self._asymmetric, hs256Secrets=len(config.signature_secrets),
+                 maxBodyBytes=config.max_body_bytes)  # fmt: skip
 
     async def _read_body(self, request: Request) -> bytes:
         limit = self.config.max_body_bytes
@@ -70,7 +75,7 @@ class Ingest:
         else:
             self.verifier.verify(request.headers, body)
 
-    async def _accept(self, request: Request) -> dict[str, Any]:
+    async def _accept(self, request: Request, started: float) -> dict[str, Any]:
         if request.method != "POST":
             raise MethodNotAllowed(f"{request.method} is not allowed; DT sends POST")
         body = await self._read_body(request)
@@ -78,26 +83,32 @@ class Ingest:
         event = envelope.parse(body)
         attributes = event.attributes() | {"source": "webhook"}
         message_id = await self.publisher.publish_async(self.config.pubsub_topic, body, attributes)
-        logs.log(
-            "INFO",
-            "event published",
-            eventId=event.event_id,
-            eventType=event.event_type,
-            deviceId=event.device_id,
-            messageId=message_id,
-        )
+        self.summary.count("published", event.event_type, time.monotonic() - started)
+        if logs.debug_enabled():
+            logs.log("DEBUG", "event published", eventId=event.event_id, eventType=event.event_type,
+                     deviceId=event.device_id, messageId=message_id)  # fmt: skip
         return {"status": "published", "eventId": event.event_id, "messageId": message_id}
 
     async def handle(self, request: Request) -> Response:
-        """Answer one request; every refusal is a short JSON error naming the problem."""
+        """Answer one request; every refusal is a short JSON error naming the problem.
+
+        A failure (5xx) is logged each time; a refusal (4xx, from anyone on the internet) is
+        counted in the summary and logged one by one only for the first few of each interval.
+        """
+        started = time.monotonic()
         try:
-            return Response(json.dumps(await self._accept(request)), 200, media_type=_JSON)
+            return Response(json.dumps(await self._accept(request, started)), 200, media_type=_JSON)
         except IngestError as error:
-            severity = "ERROR" if error.status >= 500 else "WARNING"
-            logs.log(severity, error.message, httpStatus=error.status, error=error.code)
+            failed = error.status >= 500
+            self.summary.count("failed" if failed else "refused", error.code)
+            if failed or self.summary.log_individually("refused"):
+                logs.log(
+                    "ERROR" if failed else "WARNING", error.message, httpStatus=error.status, error=error.code
+                )
             body = json.dumps({"error": error.code, "message": error.message})
             return Response(body, error.status, headers=dict(error.headers), media_type=_JSON)
         except Exception:
+            self.summary.count("failed", "internal")
             logs.log_exception("unexpected error in ingest")
             body = json.dumps({"error": "internal", "message": "internal error; DT will retry"})
             return Response(body, 500, media_type=_JSON)

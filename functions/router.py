@@ -14,6 +14,7 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+import time
 from datetime import UTC, datetime
 from typing import Any
 
@@ -63,16 +64,21 @@ class Router:
         self.config = config
         self.writer = writer or BatchWriter(config)
         self.dead_letters = Publisher(timeout_seconds=config.dead_letter_timeout_seconds)
+        self.summary = logs.Summary("route")
+        logs.log("INFO", "route ready", dataset=f"{config.bigquery_project}.{config.bigquery_dataset}",
+                 deadLetterTopic=config.dead_letter_topic, logLevel=config.log_level)  # fmt: skip
 
     def handle(self, cloud_event: CloudEvent) -> None:
         """The one place that decides a delivery's outcome: written (return), retry (raise),
         or dead-letter (publish, then return; a failed publish raises, so it is retried)."""
         message: dict[str, Any] = {}
         body = b""
+        started = time.monotonic()
         try:
             message = _message_of(cloud_event)
             body = _body_of(message)
-            self._write(message, _attributes_of(message), body)
+            event_type = self._write(message, _attributes_of(message), body)
+            self.summary.count("written", event_type, time.monotonic() - started)
             return
         except PoisonMessage as poison:
             reason = poison.reason
@@ -80,12 +86,14 @@ class Router:
                 body = poison.body
         except Exception as error:
             attributes = _attributes_of(message)
+            self.summary.count("failed", type(error).__name__)
             logs.log("WARNING", "write failed; Pub/Sub will redeliver", error=f"{type(error).__name__}: {error}",
                      eventId=attributes.get("eventId"), messageId=message.get("messageId"))  # fmt: skip
             raise
         self._dead_letter(message, _attributes_of(message), body, reason)
 
-    def _write(self, message: dict[str, Any], attributes: dict[str, str], body: bytes) -> None:
+    def _write(self, message: dict[str, Any], attributes: dict[str, str], body: bytes) -> str:
+        """Write the event's row; return its event type (what the summary counts)."""
         try:
             event = envelope.parse(body)
         except InvalidBody as error:
@@ -101,8 +109,10 @@ class Router:
             ingested_at=datetime.now(UTC),
         )
         self.writer.write(table.log_table, row, event.event_id)
-        logs.log("INFO", "event written", eventId=event.event_id, eventType=event.event_type,
-                 table=table.log_table, messageId=message.get("messageId"))  # fmt: skip
+        if logs.debug_enabled():
+            logs.log("DEBUG", "event written", eventId=event.event_id, eventType=event.event_type,
+                     table=table.log_table, messageId=message.get("messageId"))  # fmt: skip
+        return event.event_type
 
     def _dead_letter(
         self, message: dict[str, Any], attributes: dict[str, str], body: bytes, reason: str
@@ -123,6 +133,7 @@ class Router:
                      error=f"{type(error).__name__}: {error}", eventId=attributes.get("eventId"),
                      messageId=message.get("messageId"))  # fmt: skip
             raise
+        self.summary.count("deadLettered", reason.split(":")[0][:80])
         logs.log("WARNING", "message dead-lettered", reason=reason, eventId=attributes.get("eventId"),
                  messageId=message.get("messageId"))  # fmt: skip
 

@@ -428,3 +428,9 @@ variable "runbook_url" {
     error_message = "runbook_url must be an http(s) URL without a #fragment (the alerts add the section's)."
   }
 }
+
+variable "exclude_successful_request_logs" {
+  description = "Keep Cloud Run's request log entries of this deployment's successful (2xx) requests out of the _Default log bucket (a project log exclusion scoped to its services): about a kilobyte per event and function that would repeat what BigQuery holds. Failed and refused requests are kept. Set false to keep them all."
+  type        = bool
+  default     = true
+}

@@ -47,4 +47,6 @@ module "dt_bigquery" {
   enable_alerts         = var.enable_alerts
   notification_channels = var.notification_channels
   runbook_url           = var.runbook_url
+
+  exclude_successful_request_logs = var.exclude_successful_request_logs
 }

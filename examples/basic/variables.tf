@@ -83,6 +83,12 @@ variable "runbook_url" {
   default     = null
 }
 
+variable "exclude_successful_request_logs" {
+  description = "Keep Cloud Run's request log entries of the 2xx answers of this deployment's functions out of the _Default log bucket (README, \"Logs\")."
+  type        = bool
+  default     = true
+}
+
 # --- The DT provider -----------------------------------------------------------------------------
 
 variable "dt_api_url" {
