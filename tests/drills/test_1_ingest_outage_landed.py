@@ -8,7 +8,7 @@ import pytest
 
 from tests.drills.conftest import INGEST_OUTAGE_PROJECT as PROJECT
 from tests.drills.conftest import IngestOutage
-from tests.drills.helpers import count_in_bigquery, drain_dead_letters, summary, wait_for_count
+from tests.support.drills import count_in_bigquery, drain_dead_letters, summary, wait_for_count
 
 
 @pytest.mark.drill

@@ -21,7 +21,7 @@ from functions import envelope
 from functions.bigquery_writer import MAX_REQUEST_BYTES
 from local.dt_signing import new_xid
 from tests.conftest import SECRET, example_body
-from tests.drills.helpers import count_in_bigquery, drain_dead_letters, fleet_bodies, send_burst, summary
+from tests.support.drills import count_in_bigquery, drain_dead_letters, fleet_bodies, send_burst, summary
 
 SLOW_PROJECT = "drillbigqueryslow"
 BACKLOG = 5_000

@@ -25,7 +25,7 @@ from hypothesis import strategies as st
 from local.dt_signing import AsymmetricSigner, new_xid, shared_secret_token
 from tests.conftest import SECRET, real_body, with_event
 from tests.drills.conftest import SIGNER
-from tests.drills.helpers import remember, summary
+from tests.support.drills import remember, summary
 
 MAX_BODY_BYTES = 262_144
 PROJECT = "drillhostile"

@@ -18,7 +18,7 @@ from local.dt_signing import new_xid
 from local.pipeline import Pipeline
 from tests.conftest import SECRET, real_body, with_event
 from tests.drills.conftest import SIGNER, drill_settings
-from tests.drills.helpers import (
+from tests.support.drills import (
     Burst,
     count_in_bigquery,
     drain_dead_letters,

@@ -19,7 +19,7 @@ from local.fleet import make_devices, plan
 from local.pipeline import Pipeline
 from tests.conftest import DRILL_FIGURES
 
-# Every signature token any drill sent; test_4 checks that none of them reached a log.
+# Every signature token any drill sent; test_4_5_aftermath.py checks that none of them reached a log.
 TOKENS: set[str] = set()
 _TOKENS_LOCK = threading.Lock()
 
