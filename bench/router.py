@@ -24,6 +24,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from functions import envelope
 from local.fleet import PlannedEvent, Sender, make_devices, plan
 from local.pipeline import Pipeline, PipelineSettings
+from local.reading import wait_for_count
 from local.servers import free_port
 
 EVENTS = int(os.environ.get("BENCH_EVENTS", "3000"))
@@ -97,14 +98,15 @@ def _events(count: int, seed: int) -> list[bytes]:
 
 
 def _wait_for(pipeline: Pipeline, total: int, timeout: float = 600) -> float:
-    """Seconds until the log tables hold `total` rows in all (polled)."""
-    started = time.monotonic()
-    while time.monotonic() - started < timeout:
+    """The time.monotonic() at which the log tables held `total` rows in all (polled)."""
+
+    def landed() -> int:
         [row] = pipeline.query("SELECT COUNT(*) AS n FROM {dataset}.events")
-        if row["n"] >= total:
-            return time.monotonic()
-        time.sleep(1.0)
-    raise TimeoutError(f"only part of {total} events landed within {timeout} s")
+        return int(row["n"])
+
+    if wait_for_count(landed, total, timeout, interval=1.0) < total:
+        raise TimeoutError(f"only part of {total} events landed within {timeout} s")
+    return time.monotonic()
 
 
 def main() -> None:

@@ -8,7 +8,7 @@ import pytest
 
 from tests.drills.conftest import INGEST_OUTAGE_PROJECT as PROJECT
 from tests.drills.conftest import IngestOutage
-from tests.support.drills import count_in_bigquery, drain_dead_letters, summary, wait_for_count
+from tests.support.drills import count_in_bigquery, drain_dead_letters, summary, wait_for_events
 
 
 @pytest.mark.drill
@@ -19,7 +19,7 @@ def test_every_accepted_event_of_the_burst_is_in_bigquery_exactly_once(
     """Run alone, this sends drill 1's burst itself (the `ingest_outage` fixture)."""
     pipeline = drill.pipeline
     bodies, burst, sent_at = ingest_outage.bodies, ingest_outage.burst, ingest_outage.sent_at
-    wait_for_count(pipeline, PROJECT, len(burst.accepted), stall=120)
+    wait_for_events(pipeline, PROJECT, len(burst.accepted), stall=120)
     landing = time.monotonic() - sent_at
     time.sleep(2)  # a late redelivered duplicate would show now
     rows, distinct = count_in_bigquery(pipeline, PROJECT)

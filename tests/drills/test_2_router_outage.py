@@ -16,7 +16,6 @@ import pytest
 
 from local.dt_signing import new_xid
 from local.pipeline import Pipeline
-from tests.conftest import SECRET, real_body, with_event
 from tests.drills.conftest import SIGNER, drill_settings
 from tests.support.drills import (
     Burst,
@@ -27,6 +26,7 @@ from tests.support.drills import (
     send_burst,
     summary,
 )
+from tests.support.dt import SECRET, real_body, with_event
 
 PROJECT = "drillrouteroutage"
 MESSAGES = 500

@@ -20,8 +20,8 @@ import pytest
 from functions import envelope
 from functions.bigquery_writer import MAX_REQUEST_BYTES
 from local.dt_signing import new_xid
-from tests.conftest import SECRET, example_body
 from tests.support.drills import count_in_bigquery, drain_dead_letters, fleet_bodies, send_burst, summary
+from tests.support.dt import SECRET, example_body
 
 SLOW_PROJECT = "drillbigqueryslow"
 BACKLOG = 5_000

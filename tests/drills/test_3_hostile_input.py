@@ -23,9 +23,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from local.dt_signing import AsymmetricSigner, new_xid, shared_secret_token
-from tests.conftest import SECRET, real_body, with_event
 from tests.drills.conftest import SIGNER
 from tests.support.drills import remember, summary
+from tests.support.dt import SECRET, real_body, with_event
 
 MAX_BODY_BYTES = 262_144
 PROJECT = "drillhostile"

@@ -8,8 +8,8 @@ from collections import Counter
 
 import pytest
 
-from tests.conftest import SECRET
 from tests.support.drills import TOKENS, route_failures, summary
+from tests.support.dt import SECRET
 
 _BASE64URL_RUN = re.compile(r"[A-Za-z0-9_-]{16,}")
 _EVENT_ID = re.compile(r"[A-Za-z0-9_.:-]{1,128}")

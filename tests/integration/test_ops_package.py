@@ -10,8 +10,10 @@ from pathlib import Path
 
 import pytest
 
+from local.reading import pull_and_ack
 from ops.backfill import state_directory
-from tests.conftest import OPS_CLI, ROOT, create_topic_with_subscription, pull
+from tests.support.paths import OPS_CLI, ROOT
+from tests.support.pubsub import create_topic_with_subscription
 
 OPS_PYTHON = OPS_CLI.parent / "python"
 
@@ -65,7 +67,7 @@ def test_a_subcommand_runs_from_anywhere_against_the_emulator(publisher, subscri
     report = json.loads(result.stdout)
     assert (report["dryRun"], report["found"], report["replayed"]) == (True, 1, 0)
     assert report["messages"][0]["deadLetterReason"] == "not JSON"
-    assert len(pull(subscriber, subscription, 1)) == 1, "a dry run leaves the dead letter in place"
+    assert len(pull_and_ack(subscriber, subscription, 1)) == 1, "a dry run leaves the dead letter in place"
 
 
 def test_an_unexpected_library_error_is_one_line_and_exit_code_1(tmp_path):

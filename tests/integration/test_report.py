@@ -21,8 +21,10 @@ from local import bigquery_setup
 from local.fleet import run_fleet
 from local.servers import free_port
 from ops import cli
-from tests.conftest import ROOT, SECRET, wait_for_rows
+from tests.support.bigquery import wait_for_rows
+from tests.support.dt import SECRET
 from tests.support.fake_dt_api import FakeDtApi
+from tests.support.paths import ROOT
 
 DT_PROJECT = "c0md3mm0c7pet3vico8g"
 CHARTS = ("temperature", "humidity", "co2", "events-per-hour", "silent-devices", "dead-letters", "connectors")

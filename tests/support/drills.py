@@ -17,8 +17,9 @@ import requests
 from local.dt_signing import AsymmetricSigner, headers_for
 from local.fleet import make_devices, plan
 from local.pipeline import Pipeline
-from tests.conftest import DRILL_FIGURES
+from local.reading import pull_and_ack, wait_for_count
 
+DRILL_FIGURES = "drill figures"  # the user property a drill's one-line summary travels in
 # Every signature token any drill sent; test_4_5_aftermath.py checks that none of them reached a log.
 TOKENS: set[str] = set()
 _TOKENS_LOCK = threading.Lock()
@@ -146,20 +147,9 @@ def send_burst(
 def drain_dead_letters(pipeline: Pipeline, seconds: float = 3.0) -> list:
     """Pull (and ack) what the dead-letter subscription holds now, for up to `seconds`."""
     assert pipeline.subscriber is not None
-    received = []
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        answer = pipeline.subscriber.pull(
-            subscription=pipeline.dead_letter_subscription_path, max_messages=500, timeout=2
-        )
-        if not answer.received_messages:
-            break
-        pipeline.subscriber.acknowledge(
-            subscription=pipeline.dead_letter_subscription_path,
-            ack_ids=[m.ack_id for m in answer.received_messages],
-        )
-        received += [m.message for m in answer.received_messages]
-    return received
+    return pull_and_ack(
+        pipeline.subscriber, pipeline.dead_letter_subscription_path, timeout=seconds, max_messages=500
+    )
 
 
 def route_failures(pipeline: Pipeline) -> list[dict]:
@@ -177,19 +167,10 @@ def count_in_bigquery(pipeline: Pipeline, project_id: str) -> tuple[int, int]:
     return int(row["n"]), int(row["d"])
 
 
-def wait_for_count(
+def wait_for_events(
     pipeline: Pipeline, project_id: str, expected: int, stall: float, limit: float = 900
 ) -> tuple[int, int]:
     """Poll until `expected` rows, while rows keep arriving: give up after `stall` seconds
     without a new row (a loaded machine is slow, a stuck pipeline stops), or `limit` in all."""
-    started = last_progress = time.monotonic()
-    counts = count_in_bigquery(pipeline, project_id)
-    while counts[0] < expected:
-        now = time.monotonic()
-        if now - last_progress > stall or now - started > limit:
-            break
-        time.sleep(2)
-        previous, counts = counts, count_in_bigquery(pipeline, project_id)
-        if counts[0] > previous[0]:
-            last_progress = time.monotonic()
-    return counts
+    wait_for_count(lambda: count_in_bigquery(pipeline, project_id)[0], expected, limit, stall, interval=2)
+    return count_in_bigquery(pipeline, project_id)
