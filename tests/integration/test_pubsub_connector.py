@@ -13,7 +13,7 @@ import pytest
 from functions import catalogue, envelope
 from functions.errors import InvalidBody
 from local.dt_signing import new_xid
-from local.pubsub_connector import PubSubConnector, message_data
+from local.fleet.pubsub import PubSubConnector, message_data
 from local.reading import pull_and_ack
 from tests.support.bigquery import wait_for_rows
 from tests.support.dt import example_body

@@ -438,7 +438,7 @@ def run_fleet(
     devices = make_devices(devices_per_type, project_id, seed)
     events = plan(devices, events_per_device, timedelta(hours=period_hours), datetime.now(UTC))
     if via == "pubsub":
-        from local.pubsub_connector import PubSubConnector  # imports this module
+        from local.fleet.pubsub import PubSubConnector  # imports this module
 
         if not topic:
             raise ValueError("publishing via pubsub needs the topic (projects/<project>/topics/<topic>)")
@@ -489,7 +489,7 @@ def _main_send(args: argparse.Namespace) -> int:
         device = next(d for d in make_devices(1, args.dt_project, args.seed) if d.device_type == device_type)
         payload = body(device, args.type, datetime.now(UTC))
     if args.via == "pubsub":
-        from local.pubsub_connector import PubSubConnector  # imports this module
+        from local.fleet.pubsub import PubSubConnector  # imports this module
 
         connector = PubSubConnector(args.topic, "event" if args.shape == "event" else "push")
         message_id = connector.publish(payload).result(timeout=60)
