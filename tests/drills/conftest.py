@@ -13,8 +13,9 @@ import pytest
 from local.dt_signing import AsymmetricSigner
 from local.pipeline import Pipeline, PipelineSettings
 from local.servers import free_port
-from tests.support.drills import Burst, fleet_bodies, send_burst
+from tests.support.drills import fleet_bodies
 from tests.support.dt import ORGANIZATION_ID, SECRET
+from tests.support.senders import Burst, send_burst
 
 WARM_UP_EVENTS = 1_000
 # The order the drills run in (files are named by drill number): drill 1's burst lands while the

@@ -17,16 +17,9 @@ import pytest
 from local.dt_signing import new_xid
 from local.pipeline import Pipeline
 from tests.drills.conftest import SIGNER, drill_settings
-from tests.support.drills import (
-    Burst,
-    count_in_bigquery,
-    drain_dead_letters,
-    event_id,
-    route_failures,
-    send_burst,
-    summary,
-)
-from tests.support.dt import SECRET, real_body, with_event
+from tests.support.drills import count_in_bigquery, drain_dead_letters, route_failures, summary
+from tests.support.dt import SECRET, event_id, real_body, with_event
+from tests.support.senders import Burst, send_burst
 
 PROJECT = "drillrouteroutage"
 MESSAGES = 500

@@ -20,8 +20,9 @@ import pytest
 from functions import envelope
 from functions.bigquery_writer import MAX_REQUEST_BYTES
 from local.dt_signing import new_xid
-from tests.support.drills import count_in_bigquery, drain_dead_letters, fleet_bodies, send_burst, summary
+from tests.support.drills import count_in_bigquery, drain_dead_letters, fleet_bodies, summary
 from tests.support.dt import SECRET, example_body
+from tests.support.senders import send_burst
 
 SLOW_PROJECT = "drillbigqueryslow"
 BACKLOG = 5_000

@@ -13,7 +13,7 @@ import pytest
 from functions import catalogue, envelope
 from functions.errors import InvalidBody
 from local.dt_signing import new_xid
-from local.fleet.pubsub import PubSubConnector, message_data
+from local.fleet.pubsub import PubSubSender, message_data
 from local.reading import pull_and_ack
 from tests.support.bigquery import wait_for_rows
 from tests.support.dt import example_body
@@ -123,7 +123,7 @@ def test_the_fleet_publishes_as_the_pubsub_connector_and_every_event_lands(pipel
         if d.device_type in ("temperature", "touch")
     ]
     events = plan(devices, 4, timedelta(hours=2), datetime.now(UTC))
-    report = PubSubConnector(pipeline.topic_path).send_all(events)
+    report = PubSubSender(pipeline.topic_path).send_all(events)
     assert not report.refused and report.accepted_ids
     ids = ", ".join(f"'{event_id}'" for event_id in report.accepted_ids)
     rows = wait_for_rows(

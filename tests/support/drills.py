@@ -5,16 +5,9 @@ from __future__ import annotations
 
 import json
 import threading
-import time
-from collections import Counter
 from collections.abc import Callable, Iterable
-from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
-import requests
-
-from local.dt_signing import AsymmetricSigner, headers_for
 from local.fleet import make_devices, plan
 from local.pipeline import Pipeline
 from local.reading import pull_and_ack, wait_for_count
@@ -44,104 +37,6 @@ def fleet_bodies(count: int, project_id: str, seed: int) -> list[bytes]:
     per_device = max(1, -(-count // len(devices)))
     events = plan(devices, per_device, timedelta(hours=24), datetime.now(UTC))
     return [event.body for event in events if event.kind != "duplicate"]
-
-
-def event_id(body: bytes) -> str:
-    return json.loads(body)["event"]["eventId"]
-
-
-@dataclass
-class Burst:
-    """What DT would see: every answer of every attempt, and each event's outcome."""
-
-    events: int = 0
-    requests: int = 0
-    answers: Counter[int] = field(default_factory=Counter)  # HTTP status -> count
-    no_answer: int = 0  # connection errors and timeouts
-    retried_events: int = 0  # events that needed more than one attempt
-    accepted: set[str] = field(default_factory=set)  # eventIds answered 2xx
-    refused: dict[str, int] = field(default_factory=dict)  # eventId -> final 4xx status
-    given_up: set[str] = field(default_factory=set)  # never 2xx within the time bound
-    done: int = 0
-    seconds: float = 0.0
-
-    @property
-    def ok(self) -> int:
-        return sum(n for status, n in self.answers.items() if 200 <= status < 300)
-
-    @property
-    def server_errors(self) -> int:
-        return sum(n for status, n in self.answers.items() if status >= 500)
-
-
-def send_burst(
-    url: str,
-    bodies: list[bytes],
-    secret: str,
-    signer: AsymmetricSigner | None,
-    concurrency: int = 16,
-    time_bound: float = 150.0,
-    after_each: Callable[[Burst], None] | None = None,
-) -> Burst:
-    """POST every body as DT does: signed afresh on every attempt, 5xx and no answer retried
-    with backoff until a 2xx (or a 4xx, or `time_bound` seconds), `concurrency` at once."""
-    burst = Burst(events=len(bodies))
-    lock = threading.Lock()
-    local = threading.local()
-    started = time.monotonic()
-    deadline = started + time_bound
-    schemes: list[dict] = [{"secret": secret}]
-    if signer is not None:
-        schemes += [{"signer": signer}, {"secret": secret, "signer": signer}]
-
-    def one(numbered: tuple[int, bytes]) -> None:
-        number, body = numbered
-        if not hasattr(local, "session"):
-            local.session = requests.Session()
-        identifier = event_id(body)
-        attempt = 0
-        while True:
-            headers = headers_for(body, **schemes[number % len(schemes)])
-            remember(headers)
-            status = None
-            try:
-                status = local.session.post(url, data=body, headers=headers, timeout=30).status_code
-            except requests.RequestException:
-                local.session = requests.Session()
-            with lock:
-                burst.requests += 1
-                if status is None:
-                    burst.no_answer += 1
-                else:
-                    burst.answers[status] += 1
-                if attempt == 1:
-                    burst.retried_events += 1
-            if status is not None and 200 <= status < 300:
-                outcome = "accepted"
-            elif status is not None and status < 500 and status != 429:
-                outcome = "refused"
-            elif time.monotonic() > deadline:
-                outcome = "given up"
-            else:
-                time.sleep(min(2.0, 0.2 * 2**attempt))
-                attempt += 1
-                continue
-            with lock:
-                if outcome == "accepted":
-                    burst.accepted.add(identifier)
-                elif outcome == "refused":
-                    burst.refused[identifier] = status  # type: ignore[assignment]
-                else:
-                    burst.given_up.add(identifier)
-                burst.done += 1
-            if after_each is not None:
-                after_each(burst)
-            return
-
-    with ThreadPoolExecutor(concurrency) as pool:
-        list(pool.map(one, enumerate(bodies)))
-    burst.seconds = time.monotonic() - started
-    return burst
 
 
 def drain_dead_letters(pipeline: Pipeline, seconds: float = 3.0) -> list:
