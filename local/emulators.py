@@ -23,6 +23,7 @@ from contextlib import contextmanager, suppress
 from pathlib import Path
 
 from local.processes import ROOT, ChildProcess
+from local.settings import add_setting
 
 # Where the gcloud SDK puts the Pub/Sub emulator, under its root (`gcloud components install
 # pubsub-emulator`, or the Debian/RPM package google-cloud-cli-pubsub-emulator).
@@ -196,12 +197,12 @@ def running(
 
 def main() -> int:
     parser = argparse.ArgumentParser(description="Run the Pub/Sub and BigQuery emulators until Ctrl-C.")
-    parser.add_argument("--pubsub-port", type=int, default=int(os.environ.get("PUBSUB_PORT", 8085)))
-    parser.add_argument("--bigquery-port", type=int, default=int(os.environ.get("BIGQUERY_PORT", 9050)))
-    parser.add_argument(
-        "--bigquery-grpc-port", type=int, default=int(os.environ.get("BIGQUERY_GRPC_PORT", 9060))
+    add_setting(parser, "--pubsub-port", "PUBSUB_PORT", 8085, os.environ, "the Pub/Sub emulator's port", int)
+    add_setting(parser, "--bigquery-port", "BIGQUERY_PORT", 9050, os.environ, "bqemulator's REST port", int)
+    add_setting(
+        parser, "--bigquery-grpc-port", "BIGQUERY_GRPC_PORT", 9060, os.environ, "bqemulator's gRPC port", int
     )
-    parser.add_argument("--project", default=os.environ.get("GOOGLE_CLOUD_PROJECT", "local"))
+    add_setting(parser, "--project", "GOOGLE_CLOUD_PROJECT", "local", os.environ, "the Google project")
     parser.add_argument(
         "--find-pubsub",
         action="store_true",
