@@ -23,6 +23,7 @@ from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from pathlib import Path
 
+from dt_bigquery_ops import output
 from functions import catalogue
 from local.dt_signing import AsymmetricSigner
 from local.fleet.events import body
@@ -32,7 +33,6 @@ from local.fleet.plan import make_devices, plan
 from local.fleet.pubsub import PubSubSender, Shape
 from local.fleet.sender import Sender
 from local.settings import add_setting
-from ops import output
 
 DEFAULT_PROJECT_ID = "simulatedproject0001"
 

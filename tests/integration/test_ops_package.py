@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
+from dt_bigquery_ops.backfill import state_directory
 from local.reading import pull_and_ack
-from ops.backfill import state_directory
 from tests.support.paths import OPS_CLI, ROOT
 from tests.support.pubsub import create_topic_with_subscription
 
@@ -47,7 +47,10 @@ def test_the_ops_venv_holds_only_the_ops_requirements(module):
 
 
 def test_the_ops_requirements_pin_the_same_versions_as_the_functions():
-    ops_pins, function_pins = pins(ROOT / "ops" / "requirements.txt"), pins(ROOT / "requirements.txt")
+    ops_pins, function_pins = (
+        pins(ROOT / "dt_bigquery_ops" / "requirements.txt"),
+        pins(ROOT / "requirements.txt"),
+    )
     shared = ops_pins.keys() & function_pins.keys()
     assert {"google-cloud-pubsub", "google-cloud-bigquery", "pyjwt"} <= shared
     assert {name: ops_pins[name] for name in shared} == {name: function_pins[name] for name in shared}

@@ -9,12 +9,12 @@ import time
 import pytest
 from google.cloud import pubsub_v1
 
+from dt_bigquery_ops.dead_letters import Replay
+from dt_bigquery_ops.errors import OpsError
+from dt_bigquery_ops.google_cloud import ConfirmingPublisher
 from functions.errors import Unavailable
 from functions.publishing import BULK, Publisher
 from local.reading import pull_and_ack
-from ops.dead_letters import Replay
-from ops.errors import OpsError
-from ops.google_cloud import ConfirmingPublisher
 from tests.support.dt import PROJECT
 from tests.support.pubsub import create_topic_with_subscription
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from ops.dead_letters import replay_attributes
+from dt_bigquery_ops.dead_letters import replay_attributes
 
 
 def test_a_replayed_message_keeps_its_original_attributes_only():

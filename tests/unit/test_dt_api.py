@@ -7,7 +7,7 @@ import time
 import disruptive
 import pytest
 
-from ops.dt_api import DtApi, DtApiError, RetryPolicy
+from dt_bigquery_ops.dt_api import DtApi, DtApiError, RetryPolicy
 from tests.support.ops import (
     DT_PROJECT,
     add_device,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from ops import cli
+from dt_bigquery_ops import cli
 from tests.support.ops import (
     DT_PROJECT,
 )

@@ -2,7 +2,7 @@
 
 Rendering happens here, offline (vl-convert embeds Vega in a V8 engine), so the report is plain
 HTML and SVG: it opens with no network and no JavaScript. Altair and vl-convert are imported
-lazily, only by the report (ops/requirements-report.txt).
+lazily, only by the report (dt_bigquery_ops/requirements-report.txt).
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from ops.report.queries import Rows, Series
+from dt_bigquery_ops.report.queries import Rows, Series
 
 WIDTH = 760
 
@@ -28,16 +28,16 @@ class Chart:
 
 
 def require_libraries() -> None:
-    """Fail before any query when the chart libraries are missing (they are not in ops/requirements.txt)."""
+    """Fail before any query when the chart libraries are missing (they are not in dt_bigquery_ops/requirements.txt)."""
     try:
         import altair  # noqa: F401
         import vl_convert  # noqa: F401
     except ImportError:
-        from ops.errors import UsageError
+        from dt_bigquery_ops.errors import UsageError
 
         raise UsageError(
             "the report needs Altair and vl-convert: run it as `./run report`, or "
-            "`pip install -r ops/requirements-report.txt`"
+            "`pip install -r dt_bigquery_ops/requirements-report.txt`"
         ) from None
 
 

@@ -1,4 +1,4 @@
-"""The exceptions of the operations tool; `ops.cli.main` maps each to an exit code."""
+"""The exceptions of the operations tool; `dt_bigquery_ops.cli.main` maps each to an exit code."""
 
 from __future__ import annotations
 

@@ -12,8 +12,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from ops import output
-from ops.report import charts, html, queries
+from dt_bigquery_ops import output
+from dt_bigquery_ops.report import charts, html, queries
 
 # Steps of the progress line: the BigQuery queries, then Pub/Sub, DT and drawing.
 _STEPS = 2 + len(queries.MEASURES) + 2 + 3

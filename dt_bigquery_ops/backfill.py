@@ -22,13 +22,13 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from dt_bigquery_ops import output
+from dt_bigquery_ops.dt_api import DtApi, DtApiError, Page
+from dt_bigquery_ops.errors import OpsError, UsageError
+from dt_bigquery_ops.google_cloud import ConfirmingPublisher, Message
 from functions import envelope, timestamps
 from functions.catalogue import to_camel_case, to_snake_case
 from functions.errors import InvalidBody
-from ops import output
-from ops.dt_api import DtApi, DtApiError, Page
-from ops.errors import OpsError, UsageError
-from ops.google_cloud import ConfirmingPublisher, Message
 
 STATE_VERSION = 1
 SOURCE = "backfill"

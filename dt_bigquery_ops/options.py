@@ -9,9 +9,9 @@ import re
 from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
 
+from dt_bigquery_ops.errors import UsageError
 from functions import timestamps
 from functions.config import DATASET_PATTERN, SUBSCRIPTION_PATTERN, TOPIC_PATTERN
-from ops.errors import UsageError
 
 _DURATION = re.compile(r"^(\d+(?:\.\d+)?)\s*([smhdw])$")
 _UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days", "w": "weeks"}

@@ -8,9 +8,9 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from ops import output
-from ops.dt_api import DtApi
-from ops.errors import OpsError
+from dt_bigquery_ops import output
+from dt_bigquery_ops.dt_api import DtApi
+from dt_bigquery_ops.errors import OpsError
 
 _SECONDS = re.compile(r"^(\d+(?:\.\d+)?)s$")
 

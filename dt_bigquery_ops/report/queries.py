@@ -15,7 +15,7 @@ from google.api_core import exceptions as google_exceptions
 from google.auth import exceptions as auth_exceptions
 from google.cloud import bigquery
 
-from ops.errors import OpsError
+from dt_bigquery_ops.errors import OpsError
 
 Rows = list[dict[str, Any]]
 

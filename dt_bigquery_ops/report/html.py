@@ -7,8 +7,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from html import escape
 
-from ops.output import format_table, moment
-from ops.report.charts import Chart
+from dt_bigquery_ops.output import format_table, moment
+from dt_bigquery_ops.report.charts import Chart
 
 _STYLE = """
 body { font: 14px/1.45 system-ui, -apple-system, "Segoe UI", Roboto, sans-serif; color: #222;

@@ -7,15 +7,15 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from ops import options, output
-from ops.errors import OK, UsageError
+from dt_bigquery_ops import options, output
+from dt_bigquery_ops.errors import OK, UsageError
 
 HELP = "write a chart report (one offline HTML file) from the dataset's views"
 DESCRIPTION = (
     "Query the dataset's views over a window and write one self-contained HTML file (charts as\n"
     "inline SVG, readable with no network): readings per device, events per type per hour, the\n"
     "devices silent the longest, the dead-letter backlog (with a subscription) and connector\n"
-    "health (with DT credentials and --dt-project). Needs ops/requirements-report.txt, which\n"
+    "health (with DT credentials and --dt-project). Needs dt_bigquery_ops/requirements-report.txt, which\n"
     "`./run report` installs. Against the local emulator: BIGQUERY_API_ENDPOINT (and\n"
     "PUBSUB_EMULATOR_HOST), as `./run serve` prints them."
 )
@@ -52,10 +52,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace, env: Mapping[str, str]) -> int:
     from google.auth import exceptions as auth_exceptions
 
-    from ops.google_cloud import bigquery_client
-    from ops.report.build import ReportRequest, StepProgress, build_report
-    from ops.report.charts import require_libraries
-    from ops.report.queries import DatasetReader
+    from dt_bigquery_ops.google_cloud import bigquery_client
+    from dt_bigquery_ops.report.build import ReportRequest, StepProgress, build_report
+    from dt_bigquery_ops.report.charts import require_libraries
+    from dt_bigquery_ops.report.queries import DatasetReader
 
     require_libraries()
 
@@ -102,7 +102,7 @@ def _dead_letters(subscription: str) -> list[dict[str, Any]]:
     """The backlog as `replay-dead-letters --dry-run` sees it: listed, then released untouched."""
     from google.cloud import pubsub_v1
 
-    from ops.dead_letters import Replay
+    from dt_bigquery_ops.dead_letters import Replay
 
     subscriber = pubsub_v1.SubscriberClient()
     try:
@@ -117,8 +117,8 @@ def _connector_health(project: str | None, env: Mapping[str, str]) -> Any:
     """A callable for the connectors' health, or None when DT is not configured."""
     if project is None:
         return None
-    from ops.connectors import HealthRequest, check_health
-    from ops.dt_api import DtApi
+    from dt_bigquery_ops.connectors import HealthRequest, check_health
+    from dt_bigquery_ops.dt_api import DtApi
 
     api = DtApi.from_env(env)  # MissingCredentials names what to set
     return lambda: check_health(api, HealthRequest(project=project), None)["connectors"]

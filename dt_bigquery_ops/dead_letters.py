@@ -17,11 +17,11 @@ from typing import Any
 from google.api_core import exceptions as google_exceptions
 from google.cloud import pubsub_v1
 
+from dt_bigquery_ops import output
+from dt_bigquery_ops.errors import OpsError
+from dt_bigquery_ops.google_cloud import ConfirmingPublisher
 from functions import timestamps
 from functions.publishing import one_line
-from ops import output
-from ops.errors import OpsError
-from ops.google_cloud import ConfirmingPublisher
 
 SOURCE = "replay"
 _ROUTER_ATTRIBUTES = ("originalMessageId",)

@@ -9,10 +9,10 @@ import sys
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from ops import options, output
-from ops.dt_api import DtApi, DtApiError, MissingCredentials, RetryPolicy
-from ops.errors import FAILED, OK, UNHEALTHY, USAGE, OpsError, UsageError
-from ops.report import command as report_command
+from dt_bigquery_ops import options, output
+from dt_bigquery_ops.dt_api import DtApi, DtApiError, MissingCredentials, RetryPolicy
+from dt_bigquery_ops.errors import FAILED, OK, UNHEALTHY, USAGE, OpsError, UsageError
+from dt_bigquery_ops.report import command as report_command
 
 EXIT_CODES = """\
 exit codes:
@@ -240,8 +240,8 @@ def dt_api(args: argparse.Namespace, env: Mapping[str, str]) -> DtApi:
 def run_backfill(args: argparse.Namespace, env: Mapping[str, str]) -> int:
     from pathlib import Path
 
-    from ops.backfill import Backfill, BackfillRequest
-    from ops.google_cloud import ConfirmingPublisher, bigquery_client, present_event_ids
+    from dt_bigquery_ops.backfill import Backfill, BackfillRequest
+    from dt_bigquery_ops.google_cloud import ConfirmingPublisher, bigquery_client, present_event_ids
 
     start, end = options.window(args.since, args.until)
     if args.page_size is not None and args.page_size < 1:
@@ -289,7 +289,7 @@ def run_backfill(args: argparse.Namespace, env: Mapping[str, str]) -> int:
 
 
 def run_health(args: argparse.Namespace, env: Mapping[str, str]) -> int:
-    from ops.connectors import HealthRequest, check_health, print_health
+    from dt_bigquery_ops.connectors import HealthRequest, check_health, print_health
 
     project = options.dt_project(args.project)
     dataset = None if args.no_bigquery else options.dataset(args.dataset, env, required=False)
@@ -305,7 +305,7 @@ def run_health(args: argparse.Namespace, env: Mapping[str, str]) -> int:
     )
     newest = None
     if dataset is not None:
-        from ops.google_cloud import bigquery_client, newest_rows
+        from dt_bigquery_ops.google_cloud import bigquery_client, newest_rows
 
         newest = functools.partial(newest_rows, bigquery_client(dataset, env), dataset)
     report = check_health(dt_api(args, env), request, newest)
@@ -317,7 +317,7 @@ def run_health(args: argparse.Namespace, env: Mapping[str, str]) -> int:
 
 
 def run_sync(args: argparse.Namespace, env: Mapping[str, str]) -> int:
-    from ops.connectors import sync
+    from dt_bigquery_ops.connectors import sync
 
     project = options.dt_project(args.project)
     result = sync(dt_api(args, env), project, options.dt_connector(args.connector, project))
@@ -332,7 +332,7 @@ def run_sync(args: argparse.Namespace, env: Mapping[str, str]) -> int:
 
 
 def run_enable(args: argparse.Namespace, env: Mapping[str, str]) -> int:
-    from ops.connectors import enable
+    from dt_bigquery_ops.connectors import enable
 
     project = options.dt_project(args.project)
     result = enable(dt_api(args, env), project, options.dt_connector(args.connector, project))
@@ -353,8 +353,8 @@ def run_enable(args: argparse.Namespace, env: Mapping[str, str]) -> int:
 def run_replay(args: argparse.Namespace, env: Mapping[str, str]) -> int:
     from google.cloud import pubsub_v1
 
-    from ops.dead_letters import Replay
-    from ops.google_cloud import ConfirmingPublisher
+    from dt_bigquery_ops.dead_letters import Replay
+    from dt_bigquery_ops.google_cloud import ConfirmingPublisher
 
     subscription = options.subscription(args.subscription, env)
     if args.max is not None and args.max < 1:

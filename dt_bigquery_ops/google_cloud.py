@@ -13,10 +13,10 @@ from typing import Any
 from google.api_core import exceptions as google_exceptions
 from google.cloud import bigquery
 
+from dt_bigquery_ops.errors import OpsError
 from functions.bigquery_writer import bigquery_client as make_bigquery_client
 from functions.errors import Unavailable
 from functions.publishing import BULK, Message, Publisher
-from ops.errors import OpsError
 
 
 class ConfirmingPublisher:
