@@ -23,12 +23,10 @@ from pathlib import Path
 from typing import Any
 
 from dt_bigquery_ops import output
+from dt_bigquery_ops.deployed import catalogue, envelope, errors, timestamps
 from dt_bigquery_ops.dt_api import DtApi, DtApiError, Page
 from dt_bigquery_ops.errors import OpsError, UsageError
 from dt_bigquery_ops.google_cloud import ConfirmingPublisher, Message
-from functions import envelope, timestamps
-from functions.catalogue import to_camel_case, to_snake_case
-from functions.errors import InvalidBody
 
 STATE_VERSION = 1
 SOURCE = "backfill"
@@ -83,11 +81,11 @@ class DeviceProgress:
     status: str = "pending"
 
     def to_json(self) -> dict[str, Any]:
-        return {to_camel_case(key): value for key, value in asdict(self).items()}
+        return {catalogue.to_camel_case(key): value for key, value in asdict(self).items()}
 
     @classmethod
     def from_json(cls, document: dict[str, Any]) -> DeviceProgress:
-        return cls(**{to_snake_case(key): value for key, value in document.items()})
+        return cls(**{catalogue.to_snake_case(key): value for key, value in document.items()})
 
 
 @dataclass
@@ -301,8 +299,8 @@ class Backfill:
                 try:
                     parsed, message = message_for(connector_body(event, device, request.label_keys), SOURCE)
                     if (parsed.project_id, parsed.device_id) != (request.project, entry.device_id):
-                        raise InvalidBody(f"its targetName is {event.get('targetName')!r}")
-                except InvalidBody as error:
+                        raise errors.InvalidBody(f"its targetName is {event.get('targetName')!r}")
+                except errors.InvalidBody as error:
                     entry.invalid += 1
                     output.warn(f"skipped an event of {entry.device_id} that is not a DT event: {error}")
                     continue

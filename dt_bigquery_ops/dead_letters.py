@@ -18,10 +18,9 @@ from google.api_core import exceptions as google_exceptions
 from google.cloud import pubsub_v1
 
 from dt_bigquery_ops import output
+from dt_bigquery_ops.deployed import publishing, timestamps
 from dt_bigquery_ops.errors import OpsError
 from dt_bigquery_ops.google_cloud import ConfirmingPublisher
-from functions import timestamps
-from functions.publishing import one_line
 
 SOURCE = "replay"
 _ROUTER_ATTRIBUTES = ("originalMessageId",)
@@ -145,7 +144,7 @@ class Replay:
         except google_exceptions.DeadlineExceeded:
             return []
         except Exception as error:
-            raise OpsError(f"could not pull from {self.subscription}: {one_line(error)}") from None
+            raise OpsError(f"could not pull from {self.subscription}: {publishing.one_line(error)}") from None
         batch = [DeadLetter.from_received(received) for received in response.received_messages]
         if batch:
             try:
@@ -157,7 +156,7 @@ class Replay:
             except Exception as error:
                 raise OpsError(
                     f"could not hold {len(batch)} dead letters pulled from {self.subscription} "
-                    f"(they stay there and return after their ack deadline): {one_line(error)}"
+                    f"(they stay there and return after their ack deadline): {publishing.one_line(error)}"
                 ) from None
         return batch
 
@@ -178,7 +177,7 @@ class Replay:
             raise OpsError(
                 f"{len(batch)} dead letters were republished but not acknowledged in {self.subscription}; "
                 f"they return and a new replay republishes them (the views show each event once): "
-                f"{one_line(error)}"
+                f"{publishing.one_line(error)}"
             ) from None
         self.replayed += len(batch)
 
@@ -191,7 +190,7 @@ class Replay:
         except Exception as error:
             output.warn(
                 f"could not release {len(ack_ids)} messages; they return after their ack deadline: "
-                f"{one_line(error)}"
+                f"{publishing.one_line(error)}"
             )
 
     def report(self) -> dict[str, Any]:

@@ -25,7 +25,7 @@ from typing import Any
 import jwt
 import requests
 
-from functions import timestamps
+from dt_bigquery_ops.deployed import timestamps
 
 DEFAULT_API_URL = "https://api.disruptive-technologies.com"
 DEFAULT_TOKEN_ENDPOINT = "https://identity.disruptive-technologies.com/oauth2/token"  # noqa: S105 (a URL)

@@ -13,10 +13,10 @@ from typing import Any
 from google.api_core import exceptions as google_exceptions
 from google.cloud import bigquery
 
+from dt_bigquery_ops.deployed import bigquery_writer, errors, publishing
 from dt_bigquery_ops.errors import OpsError
-from functions.bigquery_writer import bigquery_client as make_bigquery_client
-from functions.errors import Unavailable
-from functions.publishing import BULK, Message, Publisher
+
+Message = publishing.Message  # what `ConfirmingPublisher.publish_all` takes
 
 
 class ConfirmingPublisher:
@@ -24,25 +24,25 @@ class ConfirmingPublisher:
 
     def __init__(self, topic: str, timeout_seconds: float = 60.0) -> None:
         self.topic = topic
-        self._publisher = Publisher(timeout_seconds, batch=BULK)
+        self._publisher = publishing.Publisher(timeout_seconds, batch=publishing.BULK)
 
-    def publish_all(self, messages: Sequence[Message]) -> list[str]:
+    def publish_all(self, messages: Sequence[publishing.Message]) -> list[str]:
         """The message ids, in order; raises OpsError naming how many were not confirmed."""
         try:
             return self._publisher.publish_all(self.topic, messages)
-        except Unavailable as error:
+        except errors.Unavailable as error:
             raise OpsError(error.message) from None
 
     def close(self) -> None:
         try:
             self._publisher.close()
-        except Unavailable as error:
+        except errors.Unavailable as error:
             raise OpsError(error.message) from None
 
 
 def bigquery_client(dataset: str, env: Mapping[str, str]) -> bigquery.Client:
     """A client for the dataset's project; anonymous when BIGQUERY_API_ENDPOINT names an emulator."""
-    return make_bigquery_client(
+    return bigquery_writer.bigquery_client(
         dataset.rsplit(".", 1)[0], env.get("BIGQUERY_API_ENDPOINT", "").strip() or None
     )
 

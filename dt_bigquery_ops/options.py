@@ -9,9 +9,8 @@ import re
 from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
 
+from dt_bigquery_ops.deployed import config, timestamps
 from dt_bigquery_ops.errors import UsageError
-from functions import timestamps
-from functions.config import DATASET_PATTERN, SUBSCRIPTION_PATTERN, TOPIC_PATTERN
 
 _DURATION = re.compile(r"^(\d+(?:\.\d+)?)\s*([smhdw])$")
 _UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
@@ -97,7 +96,7 @@ def topic(value: str | None, env: Mapping[str, str], option: str = "--topic") ->
     text = _setting(value, env, "PUBSUB_TOPIC")
     if not text:
         raise UsageError(f"no Pub/Sub topic: pass {option} projects/<p>/topics/<t> or set PUBSUB_TOPIC")
-    if not TOPIC_PATTERN.match(text):
+    if not config.TOPIC_PATTERN.match(text):
         raise UsageError(f"{text!r} is not a Pub/Sub topic; expected projects/<p>/topics/<t>")
     return text
 
@@ -109,7 +108,7 @@ def subscription(value: str | None, env: Mapping[str, str]) -> str:
             "no subscription: pass --subscription projects/<p>/subscriptions/<s> "
             "or set DEAD_LETTER_SUBSCRIPTION"
         )
-    if not SUBSCRIPTION_PATTERN.match(text):
+    if not config.SUBSCRIPTION_PATTERN.match(text):
         raise UsageError(f"{text!r} is not a Pub/Sub subscription; expected projects/<p>/subscriptions/<s>")
     return text
 
@@ -122,7 +121,7 @@ def dataset(value: str | None, env: Mapping[str, str], required: bool) -> str | 
                 "no BigQuery dataset: pass --dataset <project>.<dataset> or set BIGQUERY_DATASET"
             )
         return None
-    if not DATASET_PATTERN.match(text):
+    if not config.DATASET_PATTERN.match(text):
         raise UsageError(
             f"{text!r} is not a BigQuery dataset; expected <project>.<dataset>, e.g. my-project.dt"
         )

@@ -22,8 +22,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from functions import timestamps
-from functions.errors import InvalidBody
+from . import timestamps
+from .errors import InvalidBody
 
 _EVENT_ID = re.compile(r"^[A-Za-z0-9_-]{1,128}$")
 _EVENT_TYPE = re.compile(r"^[A-Za-z][A-Za-z0-9_]{0,63}$")

@@ -26,7 +26,7 @@ from google.auth.credentials import AnonymousCredentials, Credentials
 from google.cloud import pubsub_v1
 from google.pubsub_v1 import PublisherAsyncClient, PublishRequest, PubsubMessage
 
-from functions.errors import Unavailable
+from .errors import Unavailable
 
 Message = tuple[bytes, dict[str, str]]
 

@@ -13,9 +13,9 @@ import math
 from datetime import datetime
 from typing import Any
 
-from functions import timestamps
-from functions.catalogue import Table, to_camel_case
-from functions.envelope import Envelope
+from . import timestamps
+from .catalogue import Table, to_camel_case
+from .envelope import Envelope
 
 
 def _scalar(value: Any, column_type: str) -> Any:

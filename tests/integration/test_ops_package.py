@@ -89,3 +89,16 @@ def test_backfill_state_lives_in_the_xdg_state_directory_not_the_repository(tmp_
     assert state_directory({"XDG_STATE_HOME": str(tmp_path)}) == tmp_path / "dt-bigquery" / "backfill"
     assert state_directory({}) == Path.home() / ".local" / "state" / "dt-bigquery" / "backfill"
     assert ROOT not in state_directory({}).parents
+
+
+def test_the_package_installs_one_top_level_name_and_ships_the_deployed_modules_inside_it():
+    """No generic top-level `functions` or `ops` in an operator's environment (PyPI's `ops` is
+    Canonical's charm library): the deployed modules load from inside dt_bigquery_ops."""
+    probe = (
+        "import importlib.util, json, dt_bigquery_ops.deployed as d;"
+        "print(json.dumps([d.envelope.__name__, *(bool(importlib.util.find_spec(n)) for n in ('functions', 'ops'))]))"
+    )
+    result = subprocess.run(
+        [str(OPS_PYTHON), "-c", probe], capture_output=True, text=True, cwd="/", check=True
+    )
+    assert json.loads(result.stdout) == ["dt_bigquery_ops._functions.envelope", False, False]
