@@ -19,6 +19,7 @@ import os
 from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
+from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
@@ -65,6 +66,17 @@ class BackfillRequest:
         return state_directory() / f"{self.project}-{hashlib.sha256(key.encode()).hexdigest()[:12]}.json"
 
 
+class DeviceStatus(StrEnum):
+    """Where one device's backfill is; kept in the state file as its value."""
+
+    PENDING = "pending"
+    RUNNING = "running"
+    DONE = "done"
+    FAILED = "failed"
+    INTERRUPTED = "interrupted"
+    NOT_LISTED = "not listed"  # left the project since the first run
+
+
 @dataclass
 class DeviceProgress:
     """How far the backfill of one device got; counts add up across resumed runs."""
@@ -78,14 +90,15 @@ class DeviceProgress:
     published: int = 0
     present: int | None = None
     invalid: int = 0
-    status: str = "pending"
+    status: DeviceStatus = DeviceStatus.PENDING
 
     def to_json(self) -> dict[str, Any]:
         return {catalogue.to_camel_case(key): value for key, value in asdict(self).items()}
 
     @classmethod
     def from_json(cls, document: dict[str, Any]) -> DeviceProgress:
-        return cls(**{catalogue.to_snake_case(key): value for key, value in document.items()})
+        values = {catalogue.to_snake_case(key): value for key, value in document.items()}
+        return cls(**values | {"status": DeviceStatus(values.get("status", DeviceStatus.PENDING))})
 
 
 @dataclass
@@ -245,7 +258,9 @@ class Backfill:
         self.progress.finish()
         if self.error is not None:
             if current is not None and not current.done:
-                current.status = "interrupted" if self.error == "interrupted" else "failed"
+                current.status = (
+                    DeviceStatus.INTERRUPTED if self.error == "interrupted" else DeviceStatus.FAILED
+                )
             state.save()
             return False
         state.complete = True
@@ -265,12 +280,12 @@ class Backfill:
             device_id = device_name(device)[1]
             entry = self.state.devices.setdefault(device_id, DeviceProgress(device_id))
             entry.device_type = str(device.get("type", ""))
-            if entry.status in ("interrupted", "failed", "not listed"):
-                entry.status = "pending"
+            if entry.status in (DeviceStatus.INTERRUPTED, DeviceStatus.FAILED, DeviceStatus.NOT_LISTED):
+                entry.status = DeviceStatus.PENDING
         listed = {device_name(device)[1] for device in devices}
         for device_id, entry in self.state.devices.items():
             if device_id not in listed and not entry.done:
-                entry.status = "not listed"  # left the project since the first run
+                entry.status = DeviceStatus.NOT_LISTED  # left the project since the first run
         return devices
 
     def _backfill_device(self, device: dict[str, Any], entry: DeviceProgress, label: str) -> None:
@@ -281,7 +296,7 @@ class Backfill:
             entry.present = entry.present or 0
         coverage = _Coverage(state.start, state.end)
         resuming_token = entry.page_token
-        entry.status = "running"
+        entry.status = DeviceStatus.RUNNING
         while not entry.done:
             try:
                 page = self._page(entry)
@@ -324,7 +339,7 @@ class Backfill:
                 f"page {entry.pages}, {entry.found} events",
                 done=entry.done,
             )
-        entry.status = "done"
+        entry.status = DeviceStatus.DONE
         state.save()
 
     def _page(self, entry: DeviceProgress) -> Page:
@@ -340,7 +355,8 @@ class Backfill:
         )
 
     # Reporting ---------------------------------------------------------------------------
-    def summary(self) -> dict[str, Any]:
+    def result(self) -> dict[str, Any]:
+        """What the backfill did, as `--json` prints it."""
         devices = list(self.state.devices.values())
         checked = self.present_ids is not None
         return {
@@ -366,8 +382,8 @@ class Backfill:
             },
         }
 
-    def print_summary(self) -> None:
-        summary = self.summary()
+    def print_result(self) -> None:
+        summary = self.result()
         totals = summary["totals"]
         target = (
             "dry run: nothing published" if self.request.dry_run else f"published to {self.request.topic}"

@@ -6,6 +6,7 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from enum import StrEnum
 from typing import Any
 
 from dt_bigquery_ops import output
@@ -37,16 +38,24 @@ def _connector_id(connector: dict[str, Any]) -> str:
     return str(connector.get("name", "")).rsplit("/", 1)[-1]
 
 
+class ConnectorStatus(StrEnum):
+    """A Data Connector's status, as DT's API names it."""
+
+    ACTIVE = "ACTIVE"
+    USER_DISABLED = "USER_DISABLED"  # a user switched it off
+    SYSTEM_DISABLED = "SYSTEM_DISABLED"  # DT did, after 5 days of failed deliveries
+
+
 def _status_problem(connector_id: str, status: str) -> str | None:
-    if status == "ACTIVE":
+    if status == ConnectorStatus.ACTIVE:
         return None
-    if status == "SYSTEM_DISABLED":
+    if status == ConnectorStatus.SYSTEM_DISABLED:
         return (
             f"connector {connector_id} is SYSTEM_DISABLED: DT disabled it after 5 days of failed "
             "deliveries and sends nothing until it is enabled; fix the endpoint, run `ops enable`, then "
             "`ops backfill` the gap (docs/operations.md)"
         )
-    if status == "USER_DISABLED":
+    if status == ConnectorStatus.USER_DISABLED:
         return (
             f"connector {connector_id} is USER_DISABLED: a user switched it off; events are not sent and "
             "will not be re-sent (enable it, then backfill the gap)"
@@ -135,7 +144,7 @@ def check_health(api: DtApi, request: HealthRequest, newest_rows: NewestRows | N
     }
 
 
-def print_health(report: dict[str, Any]) -> None:
+def print_health_result(report: dict[str, Any]) -> None:
     for connector in report["connectors"]:
         metrics = connector["metrics"]
         latency = metrics["latency99pSeconds"]
@@ -169,7 +178,7 @@ def print_health(report: dict[str, Any]) -> None:
 def sync(api: DtApi, project: str, connector: str) -> dict[str, Any]:
     """Ask DT to push the latest event of each type of every device; the connector must be ACTIVE."""
     status = str(api.get_connector(project, connector).get("status", "UNKNOWN"))
-    if status != "ACTIVE":
+    if status != ConnectorStatus.ACTIVE:
         raise OpsError(
             f"the connector {connector} is {status}: DT pushes nothing through it. Enable it first "
             "(`ops enable`), then sync"
@@ -182,9 +191,13 @@ def enable(api: DtApi, project: str, connector: str) -> dict[str, Any]:
     """Set the connector ACTIVE (DT forwards new events from now on; the gap needs a backfill)."""
     before = str(api.get_connector(project, connector).get("status", "UNKNOWN"))
     after, enabled_at = before, None
-    if before != "ACTIVE":
+    if before != ConnectorStatus.ACTIVE:
         enabled_at = datetime.now(UTC)
-        after = str(api.set_connector_status(project, connector, "ACTIVE").get("status", "ACTIVE"))
+        after = str(
+            api.set_connector_status(project, connector, ConnectorStatus.ACTIVE).get(
+                "status", ConnectorStatus.ACTIVE
+            )
+        )
     return {
         "project": project,
         "connector": connector,

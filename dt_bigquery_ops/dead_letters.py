@@ -193,7 +193,8 @@ class Replay:
                 f"{publishing.one_line(error)}"
             )
 
-    def report(self) -> dict[str, Any]:
+    def result(self) -> dict[str, Any]:
+        """What the replay found and did, as `--json` prints it."""
         return {
             "subscription": self.subscription,
             "topic": None if self.publisher is None else self.publisher.topic,
@@ -203,8 +204,8 @@ class Replay:
             "messages": [letter.describe() for letter in self.seen],
         }
 
-    def print_report(self) -> None:
-        report = self.report()
+    def print_result(self) -> None:
+        report = self.result()
         if self.seen:
             output.table(
                 ["event id", "event type", "device", "dead-lettered at", "reason"],

@@ -10,6 +10,7 @@ from typing import Any
 from dt_bigquery_ops import options, output
 from dt_bigquery_ops.errors import OK, UsageError
 
+NAME = "report"
 HELP = "write a chart report (one offline HTML file) from the dataset's views"
 DESCRIPTION = (
     "Query the dataset's views over a window and write one self-contained HTML file (charts as\n"
@@ -108,7 +109,7 @@ def _dead_letters(subscription: str) -> list[dict[str, Any]]:
     try:
         replay = Replay(subscriber, subscription, None, wait_seconds=DEAD_LETTER_WAIT_SECONDS)
         replay.run()
-        return replay.report()["messages"]
+        return replay.result()["messages"]
     finally:
         subscriber.close()
 
