@@ -18,6 +18,7 @@ from __future__ import annotations
 import functools
 import gc
 import os
+from collections.abc import Callable
 
 import functions_framework
 import functions_framework.aio
@@ -68,7 +69,7 @@ def route(cloud_event: CloudEvent) -> None:
     _route_handler().handle(cloud_event)
 
 
-_AT_START_UP = {"ingest": IngestConfig.from_env, "route": _route_handler}
+_AT_START_UP: dict[str, Callable[[], object]] = {"ingest": IngestConfig.from_env, "route": _route_handler}
 if os.environ.get("FUNCTION_TARGET") in _AT_START_UP:
     _AT_START_UP[os.environ["FUNCTION_TARGET"]]()  # a ConfigError here stops the instance
     gc.freeze()

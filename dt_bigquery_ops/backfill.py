@@ -172,7 +172,8 @@ def device_name(device: dict[str, Any]) -> tuple[str, str]:
 def connector_body(event: dict[str, Any], device: dict[str, Any], label_keys: tuple[str, ...]) -> bytes:
     """The body a Data Connector would have sent for a history event of `device`."""
     project_id, device_id = device_name(device)
-    labels = device.get("labels") if isinstance(device.get("labels"), dict) else {}
+    given = device.get("labels")
+    labels = given if isinstance(given, dict) else {}
     document = {
         "event": event,
         "labels": {key: labels[key] for key in label_keys if key in labels},

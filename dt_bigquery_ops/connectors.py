@@ -79,7 +79,8 @@ def connector_health(
             f"connector {connector_id}: {errors} of {successes + errors} deliveries failed in the last 3 hours "
             f"({error_rate:.1%}, above the threshold of {max_error_rate:.1%}); see the ingest function's logs"
         )
-    http_config = connector.get("httpConfig") if isinstance(connector.get("httpConfig"), dict) else {}
+    configured = connector.get("httpConfig")
+    http_config = configured if isinstance(configured, dict) else {}
     return {
         "name": connector.get("name"),
         "id": connector_id,

@@ -220,10 +220,11 @@ class DtApi:
             try:
                 response = self._session.request(method, url, timeout=self.timeout, **kwargs)
             except requests.RequestException as error:
-                problem, response = f"{type(error).__name__}: {error}", None
+                problem, status = f"{type(error).__name__}: {error}", None
                 wait = self.retry.backoff(attempt)
             else:
-                if response.status_code not in _RETRIED_STATUSES:
+                status = response.status_code
+                if status not in _RETRIED_STATUSES:
                     return response
                 problem = f"{response.status_code}: {_error_text(response)}"
                 retry_after = self.retry.retry_after(response.headers.get("Retry-After"))
@@ -234,7 +235,7 @@ class DtApi:
                 path = url.removeprefix(self.base_url)
                 raise DtApiError(
                     f"DT API {method} {path} failed after {attempt + 1} attempts; last answer {problem}",
-                    None if response is None else response.status_code,
+                    status,
                 )
             attempt += 1
             self.retries_done += 1

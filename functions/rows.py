@@ -94,6 +94,6 @@ def build(
         "ingested_at": timestamps.to_rfc3339(ingested_at),
     }
     # Unknown types keep their whole `event.data`; known types get typed columns from `data.<type>`.
-    source = event.document["event"] if table.event_type is None else (event.data or {})
-    row.update(fill(table.own_fields, source))
+    values = event.document["event"] if table.event_type is None else (event.data or {})
+    row.update(fill(table.own_fields, values))
     return row

@@ -10,6 +10,7 @@ import time
 from collections.abc import Callable
 
 from google.cloud import pubsub_v1
+from google.pubsub_v1 import PubsubMessage
 
 
 def pull_and_ack(
@@ -18,10 +19,10 @@ def pull_and_ack(
     count: int | None = None,
     timeout: float = 20,
     max_messages: int = 100,
-) -> list[pubsub_v1.types.PubsubMessage]:
+) -> list[PubsubMessage]:
     """Pull and ack until `count` messages arrived or `timeout` seconds passed; with `count`
     None, what the subscription holds now (until a pull comes back empty, or the timeout)."""
-    received: list[pubsub_v1.types.PubsubMessage] = []
+    received: list[PubsubMessage] = []
     deadline = time.monotonic() + timeout
     while (count is None or len(received) < count) and time.monotonic() < deadline:
         answer = subscriber.pull(subscription=subscription, max_messages=max_messages, timeout=5)

@@ -74,7 +74,7 @@ def _state(*states: str) -> Generator:
 
 def _network_status(device: Device, moment: datetime) -> dict[str, Any]:
     rng = device.rng
-    connectors = [
+    connectors: list[dict[str, Any]] = [
         {"id": ccon, "signalStrength": rng.randint(20, 99), "rssi": rng.randint(-100, -50)}
         for ccon in device.cloud_connectors
     ]

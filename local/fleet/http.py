@@ -66,11 +66,12 @@ class HttpSender(Sender):
             return {"secret": self.secret}
         if self.secret is None:
             return {"signer": self.signer}
-        return [
+        schemes: list[dict[str, Any]] = [
             {"secret": self.secret},
             {"signer": self.signer},
             {"secret": self.secret, "signer": self.signer},
-        ][number % 3]
+        ]
+        return schemes[number % 3]
 
     def post(
         self, payload: bytes, number: int = 0, give_up_at: float | None = None

@@ -12,6 +12,7 @@ Application Default Credentials.
 from __future__ import annotations
 
 import contextlib
+import functools
 import json
 from concurrent.futures import Future
 from enum import StrEnum
@@ -62,8 +63,12 @@ class PubSubSender(Sender):
         futures = []
         for number, event in enumerate(events):
             future = self.publish(event.body, number)
-            future.add_done_callback(lambda done, event=event: confirm(event, done.exception() is None, 0))
+            future.add_done_callback(functools.partial(self._confirmed, confirm, event))
             futures.append(future)
         for future in futures:
             with contextlib.suppress(Exception):  # counted as refused by its callback
                 future.result(timeout=self.timeout_seconds)
+
+    @staticmethod
+    def _confirmed(confirm: Confirm, event: PlannedEvent, future: Future) -> None:
+        confirm(event, future.exception() is None, 0)
