@@ -7,7 +7,7 @@
 `ingest` checks its configuration at import (a bad one stops the instance at start-up with a
 clear message) and builds its handler, with the Pub/Sub library, on the first request, in the
 server's worker: the master process, which only forks and watches that worker, stays without
-the library (41 against 80 MiB resident, see the README's benchmark). It is served by one event
+the library (41 against 80 MiB resident, see docs/benchmarks.md). It is served by one event
 loop, so the handler is built once. `route`, served by a pool of threads, builds its handler at
 import, before the worker is forked. A process serving one function never imports the other's
 client library (BigQuery is not imported by `ingest`).
@@ -31,7 +31,7 @@ from functions.config import IngestConfig, RouterConfig
 
 # gc.freeze(), once a handler is built and once at start-up: everything loaded by then lives as
 # long as the process, so it is kept out of the garbage collector's passes (measured on ingest:
-# 18 % less CPU per request, p99 a third; README, "Benchmarks"), and the worker forked from the
+# 18 % less CPU per request, p99 a third; docs/benchmarks.md), and the worker forked from the
 # master at start-up leaves the pages it shares with the master alone.
 
 
