@@ -72,5 +72,11 @@ def dt_api(args: argparse.Namespace, env: Mapping[str, str]) -> DtApi:
     )
 
 
+def add_connector_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--connector", required=True, help="connector id (or projects/<p>/dataconnectors/<id>)"
+    )
+
+
 def add_json_option(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--json", action="store_true", help="print a JSON document instead of tables")

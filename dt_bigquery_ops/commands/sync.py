@@ -22,9 +22,7 @@ USES_DT = True
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     common.add_dt_options(parser)
     common.add_json_option(parser)
-    parser.add_argument(
-        "--connector", required=True, help="connector id (or projects/<p>/dataconnectors/<id>)"
-    )
+    common.add_connector_option(parser)
 
 
 def run(args: argparse.Namespace, env: Mapping[str, str]) -> int:

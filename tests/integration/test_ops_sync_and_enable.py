@@ -1,9 +1,4 @@
-"""`dt-bigquery-ops sync` and `dt-bigquery-ops enable` against a loopback DT API and the real emulators behind.
-
-Each command runs as the installed console script in .venv-ops (a venv made from the ops
-requirements only), as an operator or cron would run it; DT is `FakeDtApi`,
-Pub/Sub and BigQuery are the emulators of the `pipeline` fixture with both functions serving.
-"""
+"""`dt-bigquery-ops sync` and `dt-bigquery-ops enable`, run as an operator runs it (tests/support/ops.py)."""
 
 from __future__ import annotations
 

@@ -1,5 +1,10 @@
 """Helpers of the operations tool's tests: run the installed CLI against the fake DT API and
-the emulators, and fill the fake with devices, events and connectors shaped as DT's."""
+the emulators, and fill the fake with devices, events and connectors shaped as DT's.
+
+Each command runs as the installed console script in .venv-ops (a venv made from the ops
+requirements only), as an operator or cron would run it; DT is `FakeDtApi`, Pub/Sub and BigQuery
+are the emulators of the `pipeline` fixture with both functions serving.
+"""
 
 from __future__ import annotations
 
