@@ -21,7 +21,7 @@ from functions import envelope
 from functions.bigquery_writer import MAX_REQUEST_BYTES
 from local.dt_signing import new_xid
 from tests.support.drills import count_in_bigquery, drain_dead_letters, fleet_bodies, summary
-from tests.support.dt import SECRET, example_body
+from tests.support.dt import SECRET, event_id, example_body
 from tests.support.senders import send_burst
 
 SLOW_PROJECT = "drillbigqueryslow"
@@ -57,7 +57,7 @@ def test_a_backlog_under_a_slow_bigquery_lands_exactly_once_after_the_restore(dr
     pipeline = drill.pipeline
     assert pipeline.wait_idle(quiet_seconds=3, timeout=180), "the pipeline never became idle"
     bodies = fleet_bodies(BACKLOG, SLOW_PROJECT, seed=42)[:BACKLOG]
-    ids = {json.loads(body)["event"]["eventId"] for body in bodies}
+    ids = {event_id(body) for body in bodies}
     assert len(ids) == BACKLOG
     proxy = pipeline.bigquery_proxy
     proxy.latency = LATENCY_SECONDS
@@ -121,7 +121,7 @@ def test_a_burst_of_large_events_lands_with_no_request_over_bigquerys_limits(dri
     assert pipeline.wait_idle(quiet_seconds=3, timeout=180), "the pipeline never became idle"
     bodies = [large_body(event_type) for event_type in LARGE_TYPES for _ in range(LARGE_PER_TYPE)]
     assert max(len(body) for body in bodies) < 256 * 1024
-    ids = {json.loads(body)["event"]["eventId"] for body in bodies}
+    ids = {event_id(body) for body in bodies}
     proxy = pipeline.bigquery_proxy
     proxy.largest_request = 0
     proxy.latency = 1.0  # rows gather while a call is in flight: the batches grow
