@@ -116,3 +116,16 @@ def test_the_graph_sees_the_imports_it_checks():
     assert "functions.envelope" in edges["dt_bigquery_ops.deployed"]  # under TYPE_CHECKING
     assert "dt_bigquery_ops.google_cloud" in edges["dt_bigquery_ops.commands.backfill"]  # a lazy one
     assert "local.fleet.model" in edges["local.fleet.pubsub"]
+
+
+def test_the_deployed_modules_import_each_other_relatively():
+    """functions/ also ships inside the operator package as dt_bigquery_ops._functions
+    (pyproject.toml): an absolute `functions` import would fail there."""
+    absolute = [
+        f"{path.relative_to(ROOT)}:{node.lineno}"
+        for path in sorted((ROOT / "functions").glob("*.py"))
+        for node in ast.walk(ast.parse(path.read_text()))
+        if (isinstance(node, ast.ImportFrom) and node.level == 0 and top(node.module or "") == "functions")
+        or (isinstance(node, ast.Import) and any(top(alias.name) == "functions" for alias in node.names))
+    ]
+    assert not absolute, f"use relative imports (from .module import ...): {absolute}"
