@@ -7,7 +7,7 @@
 `ingest` checks its configuration at import (a bad one stops the instance at start-up with a
 clear message) and builds its handler, with the Pub/Sub library, on the first request, in the
 server's worker: the master process, which only forks and watches that worker, stays without
-the library (41 against 80 MiB resident, see the README's benchmark). It is served by one event
+the library (41 against 80 MiB resident, see docs/benchmarks.md). It is served by one event
 loop, so the handler is built once. `route`, served by a pool of threads, builds its handler at
 import, before the worker is forked. A process serving one function never imports the other's
 client library (BigQuery is not imported by `ingest`).
@@ -18,6 +18,7 @@ from __future__ import annotations
 import functools
 import gc
 import os
+from collections.abc import Callable
 
 import functions_framework
 import functions_framework.aio
@@ -30,7 +31,7 @@ from functions.config import IngestConfig, RouterConfig
 
 # gc.freeze(), once a handler is built and once at start-up: everything loaded by then lives as
 # long as the process, so it is kept out of the garbage collector's passes (measured on ingest:
-# 18 % less CPU per request, p99 a third; README, "Benchmarks"), and the worker forked from the
+# 18 % less CPU per request, p99 a third; docs/benchmarks.md), and the worker forked from the
 # master at start-up leaves the pages it shares with the master alone.
 
 
@@ -68,7 +69,7 @@ def route(cloud_event: CloudEvent) -> None:
     _route_handler().handle(cloud_event)
 
 
-_AT_START_UP = {"ingest": IngestConfig.from_env, "route": _route_handler}
+_AT_START_UP: dict[str, Callable[[], object]] = {"ingest": IngestConfig.from_env, "route": _route_handler}
 if os.environ.get("FUNCTION_TARGET") in _AT_START_UP:
     _AT_START_UP[os.environ["FUNCTION_TARGET"]]()  # a ConfigError here stops the instance
     gc.freeze()

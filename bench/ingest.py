@@ -31,6 +31,7 @@ from google.cloud import pubsub_v1
 
 from local import emulators, fleet
 from local.dt_signing import headers_for
+from local.reading import pull_and_ack
 from local.servers import FunctionServer, free_port
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -115,17 +116,9 @@ def run_wrk(url: str, script: Path, duration: str) -> tuple[float, float, float,
 
 def count_messages(subscriber: pubsub_v1.SubscriberClient, subscription: str) -> int:
     """Pull and ack until the subscription is empty; a confirmed publish is already stored."""
-    count, idle = 0, 0
-    while idle < 2:
-        answer = subscriber.pull(subscription=subscription, max_messages=1000, timeout=3)
-        if not answer.received_messages:
-            idle += 1
-            continue
-        idle = 0
-        subscriber.acknowledge(
-            subscription=subscription, ack_ids=[m.ack_id for m in answer.received_messages]
-        )
-        count += len(answer.received_messages)
+    count = 0
+    while batch := pull_and_ack(subscriber, subscription, timeout=600, max_messages=1000):
+        count += len(batch)
     return count
 
 

@@ -19,11 +19,13 @@ import statistics
 import threading
 import time
 from datetime import UTC, datetime, timedelta
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 
 from functions import envelope
-from local.fleet import PlannedEvent, Sender, make_devices, plan
+from local.fleet import HttpSender, PlannedEvent, make_devices, plan
+from local.loopback import LoopbackHttpServer, answer
 from local.pipeline import Pipeline, PipelineSettings
+from local.reading import wait_for_count
 from local.servers import free_port
 
 EVENTS = int(os.environ.get("BENCH_EVENTS", "3000"))
@@ -31,62 +33,43 @@ LATENCY_EVENTS = int(os.environ.get("BENCH_LATENCY_EVENTS", "300"))
 LATENCY_RATE = float(os.environ.get("BENCH_LATENCY_RATE", "100"))
 
 
-class CountingProxy:
+class CountingProxy(LoopbackHttpServer):
     """Forwards HTTP to bqemulator and counts the insertAll requests and the rows they carry."""
 
+    protocol_version = "HTTP/1.1"
+
     def __init__(self, target_port: int) -> None:
+        super().__init__(free_port())
+        self.target_port = target_port
         self.inserts = 0
         self.rows = 0
         self._lock = threading.Lock()
-        outer = self
 
-        class Handler(BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
-
-            def _forward(self) -> None:
-                body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
-                if self.command == "POST" and self.path.split("?")[0].endswith("/insertAll"):
-                    with outer._lock:
-                        outer.inserts += 1
-                        outer.rows += len(json.loads(body).get("rows", []))
-                upstream = http.client.HTTPConnection("127.0.0.1", target_port, timeout=120)
-                headers = {k: v for k, v in self.headers.items() if k.lower() not in ("host", "connection")}
-                try:
-                    upstream.request(self.command, self.path, body=body or None, headers=headers)
-                    answer = upstream.getresponse()
-                    data = answer.read()
-                    self.send_response(answer.status)
-                    for key, value in answer.getheaders():
-                        if key.lower() not in ("transfer-encoding", "connection", "content-length"):
-                            self.send_header(key, value)
-                    self.send_header("Content-Length", str(len(data)))
-                    self.end_headers()
-                    self.wfile.write(data)
-                except OSError:  # the client gave up (its deadline) or bqemulator went away
-                    self.close_connection = True
-                finally:
-                    upstream.close()
-
-            do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = _forward
-
-            def log_message(self, *args: object) -> None:
-                pass
-
-        self._server = ThreadingHTTPServer(("127.0.0.1", free_port()), Handler)
-        self._server.daemon_threads = True
-        threading.Thread(target=self._server.serve_forever, daemon=True).start()
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self._server.server_address[1]}"
+    def handle(self, request: BaseHTTPRequestHandler) -> None:
+        body = request.rfile.read(int(request.headers.get("Content-Length") or 0))
+        if request.command == "POST" and request.path.split("?")[0].endswith("/insertAll"):
+            with self._lock:
+                self.inserts += 1
+                self.rows += len(json.loads(body).get("rows", []))
+        upstream = http.client.HTTPConnection("127.0.0.1", self.target_port, timeout=120)
+        headers = {k: v for k, v in request.headers.items() if k.lower() not in ("host", "connection")}
+        try:
+            upstream.request(request.command, request.path, body=body or None, headers=headers)
+            reply = upstream.getresponse()
+            passed = {
+                key: value
+                for key, value in reply.getheaders()
+                if key.lower() not in ("transfer-encoding", "connection", "content-length")
+            }
+            answer(request, reply.status, reply.read(), passed)
+        except OSError:  # the client gave up (its deadline) or bqemulator went away
+            request.close_connection = True
+        finally:
+            upstream.close()
 
     def snapshot(self) -> tuple[int, int]:
         with self._lock:
             return self.inserts, self.rows
-
-    def stop(self) -> None:
-        self._server.shutdown()
-        self._server.server_close()
 
 
 def _events(count: int, seed: int) -> list[bytes]:
@@ -97,19 +80,20 @@ def _events(count: int, seed: int) -> list[bytes]:
 
 
 def _wait_for(pipeline: Pipeline, total: int, timeout: float = 600) -> float:
-    """Seconds until the log tables hold `total` rows in all (polled)."""
-    started = time.monotonic()
-    while time.monotonic() - started < timeout:
+    """The time.monotonic() at which the log tables held `total` rows in all (polled)."""
+
+    def landed() -> int:
         [row] = pipeline.query("SELECT COUNT(*) AS n FROM {dataset}.events")
-        if row["n"] >= total:
-            return time.monotonic()
-        time.sleep(1.0)
-    raise TimeoutError(f"only part of {total} events landed within {timeout} s")
+        return int(row["n"])
+
+    if wait_for_count(landed, total, timeout, interval=1.0) < total:
+        raise TimeoutError(f"only part of {total} events landed within {timeout} s")
+    return time.monotonic()
 
 
 def main() -> None:
     bigquery_port = free_port()
-    proxy = CountingProxy(bigquery_port)
+    proxy = CountingProxy(bigquery_port).start()
     settings = PipelineSettings(
         ingest_port=free_port(), route_port=free_port(), pubsub_port=free_port(),
         bigquery_port=bigquery_port, bigquery_grpc_port=free_port(),
@@ -140,16 +124,16 @@ def main() -> None:
 
         # (2) End to end, as fast as possible
         bodies = _events(EVENTS, seed=2)
-        sender = Sender(pipeline.ingest_url, settings.signature_secret, None, concurrency=32)
+        sender = HttpSender(pipeline.ingest_url, settings.signature_secret, None, concurrency=32)
         started = time.monotonic()
-        report = sender.send_all([PlannedEvent(envelope.parse(body).event_type, body) for body in bodies])
+        report = sender.send_all([PlannedEvent.from_body(body) for body in bodies])
         landed += sum(report.accepted.values())
         end_to_end_rate = len(bodies) / (_wait_for(pipeline, landed) - started)
 
         # (3) Latency at a steady rate: answer -> row written
         bodies = _events(LATENCY_EVENTS, seed=3)
         answered: dict[str, datetime] = {}
-        steady = Sender(
+        steady = HttpSender(
             pipeline.ingest_url, settings.signature_secret, None, concurrency=8, rate=LATENCY_RATE
         )
         for body in bodies:

@@ -16,9 +16,9 @@ from google.api_core.client_options import ClientOptions
 from google.auth.credentials import AnonymousCredentials
 from google.cloud import bigquery
 
-from functions.batching import GroupCommitter, ItemTooLarge, NotSent, QueueFull
-from functions.config import RouterConfig
-from functions.errors import PoisonMessage
+from .batching import GroupCommitter, ItemTooLarge, NotSent, QueueFull
+from .config import RouterConfig
+from .errors import PoisonMessage
 
 # BigQuery's documented insertAll limits: 10 MB per HTTP request, 50,000 rows per request,
 # 500 rows recommended. The byte budget counts each row as the client encodes it, and leaves

@@ -11,7 +11,7 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from functions.errors import ConfigError
+from .errors import ConfigError
 
 DT_ISSUER = "https://identity.disruptive-technologies.com/data-connector"
 DT_OIDC_DISCOVERY_URL = DT_ISSUER + "/.well-known/openid-configuration"

@@ -22,8 +22,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from functions import timestamps
-from functions.errors import InvalidBody
+from . import timestamps
+from .errors import InvalidBody
 
 _EVENT_ID = re.compile(r"^[A-Za-z0-9_-]{1,128}$")
 _EVENT_TYPE = re.compile(r"^[A-Za-z][A-Za-z0-9_]{0,63}$")
@@ -76,8 +76,10 @@ def _reject_duplicate_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
     document = dict(pairs)
     if len(document) != len(pairs):
         seen: set[str] = set()
-        duplicate = next(key for key, _ in pairs if key in seen or seen.add(key))
-        raise InvalidBody(f"the body has the key {duplicate!r} more than once")
+        for key, _ in pairs:
+            if key in seen:
+                raise InvalidBody(f"the body has the key {key!r} more than once")
+            seen.add(key)
     return document
 
 
@@ -112,6 +114,7 @@ def parse(body: bytes) -> Envelope:
         raise InvalidBody(f"the body is not JSON: {error}") from None
     if not isinstance(document, dict):
         raise InvalidBody("the body is not a JSON object")
+    event: Any
     if "event" not in document and any(key in document for key in _BARE_EVENT_KEYS):
         event, where, shape = document, "", "event"
         document = {"event": event}
@@ -124,7 +127,8 @@ def parse(body: bytes) -> Envelope:
             )
     event_id = _field(event, "eventId", _EVENT_ID, where)
     event_type = _field(event, "eventType", _EVENT_TYPE, where)
-    target = DEVICE_NAME.match(event.get("targetName") if isinstance(event.get("targetName"), str) else "")
+    target_name = event.get("targetName")
+    target = DEVICE_NAME.match(target_name if isinstance(target_name, str) else "")
     if target is None:
         raise InvalidBody(f"{where}targetName is missing or not projects/<project>/devices/<device>")
     timestamp_text = event.get("timestamp")

@@ -18,11 +18,11 @@ from typing import Any
 from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response
 
-from functions import envelope, logs
-from functions.config import IngestConfig
-from functions.errors import BodyTooLarge, IngestError, InvalidBody, MethodNotAllowed
-from functions.publishing import Publisher
-from functions.signature import ASYMMETRIC_HEADER, RequestVerifier
+from . import envelope, logs
+from .config import IngestConfig
+from .errors import BodyTooLarge, IngestError, InvalidBody, MethodNotAllowed
+from .publishing import Publisher
+from .signature import ASYMMETRIC_HEADER, RequestVerifier
 
 _JSON = "application/json"
 

@@ -5,7 +5,7 @@ with a one-line message; no other exception leaves this module, so callers map o
 - `publish_async`: awaited on the event loop (ingest), on the library's asyncio client
   (`PublisherAsyncClient`, grpc.aio): the publishes that arrive in the same turn of the loop
   share one Publish RPC, and no thread is involved (measured cheaper in CPU per event than
-  the threaded `PublisherClient` with its futures wrapped; see the README's benchmark).
+  the threaded `PublisherClient` with its futures wrapped; see docs/benchmarks.md).
 - `publish`: blocks until confirmed (route's dead letters).
 - `publish_all`: many messages at once, all confirmed or an error counting the failures (ops).
 """
@@ -26,7 +26,7 @@ from google.auth.credentials import AnonymousCredentials, Credentials
 from google.cloud import pubsub_v1
 from google.pubsub_v1 import PublisherAsyncClient, PublishRequest, PubsubMessage
 
-from functions.errors import Unavailable
+from .errors import Unavailable
 
 Message = tuple[bytes, dict[str, str]]
 

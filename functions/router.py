@@ -20,11 +20,11 @@ from typing import Any
 
 from cloudevents.http import CloudEvent
 
-from functions import catalogue, envelope, logs, rows
-from functions.bigquery_writer import BatchWriter
-from functions.config import RouterConfig
-from functions.errors import InvalidBody, PoisonMessage
-from functions.publishing import Publisher
+from . import catalogue, envelope, logs, rows
+from .bigquery_writer import BatchWriter
+from .config import RouterConfig
+from .errors import InvalidBody, PoisonMessage
+from .publishing import Publisher
 
 
 class _Undeliverable(PoisonMessage):

@@ -13,9 +13,9 @@ import math
 from datetime import datetime
 from typing import Any
 
-from functions import timestamps
-from functions.catalogue import Table, to_camel_case
-from functions.envelope import Envelope
+from . import timestamps
+from .catalogue import Table, to_camel_case
+from .envelope import Envelope
 
 
 def _scalar(value: Any, column_type: str) -> Any:
@@ -94,6 +94,6 @@ def build(
         "ingested_at": timestamps.to_rfc3339(ingested_at),
     }
     # Unknown types keep their whole `event.data`; known types get typed columns from `data.<type>`.
-    source = event.document["event"] if table.event_type is None else (event.data or {})
-    row.update(fill(table.own_fields, source))
+    values = event.document["event"] if table.event_type is None else (event.data or {})
+    row.update(fill(table.own_fields, values))
     return row

@@ -21,8 +21,8 @@ from typing import Any
 
 import jwt
 
-from functions.config import IngestConfig
-from functions.errors import InvalidSignature, Unavailable
+from .config import IngestConfig
+from .errors import InvalidSignature, Unavailable
 
 SHARED_SECRET_HEADER = "X-Dt-Signature"  # noqa: S105 (a header name, not a secret)
 ASYMMETRIC_HEADER = "DT-Asymmetric-Signature"

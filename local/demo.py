@@ -24,11 +24,11 @@ from dataclasses import fields
 from pathlib import Path
 from typing import Any
 
+from dt_bigquery_ops.output import format_table
 from functions import catalogue
 from local.dt_signing import AsymmetricSigner
 from local.fleet import Report, run_fleet
 from local.pipeline import Pipeline, PipelineSettings
-from ops.output import format_table
 
 LOCAL_ORGANIZATION_ID = "local-organization"
 
@@ -163,8 +163,8 @@ def print_next_steps(pipeline: Pipeline) -> None:
 
 
 def write_report(pipeline: Pipeline, path: Path, period_hours: float) -> bool:
-    """The chart report of what landed, written as `./run report` writes it (ops/report)."""
-    from ops import cli
+    """The chart report of what landed, written as `./run report` writes it (dt_bigquery_ops/report)."""
+    from dt_bigquery_ops import cli
 
     s = pipeline.settings
     print("\nChart report (open it in a browser):", flush=True)

@@ -16,14 +16,15 @@ import signal
 import subprocess
 import sys
 import tempfile
-import time
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
+from local.processes import ROOT, ChildProcess
+from local.settings import add_setting
+
 # Where the gcloud SDK puts the Pub/Sub emulator, under its root (`gcloud components install
 # pubsub-emulator`, or the Debian/RPM package google-cloud-cli-pubsub-emulator).
 PUBSUB_EMULATOR_IN_SDK = Path("platform/pubsub-emulator/bin/cloud-pubsub-emulator")
@@ -99,27 +100,14 @@ def _answers(url: str) -> bool:
         return False
 
 
-def port_is_free(port: int, host: str = "127.0.0.1") -> bool:
-    import socket
-
-    with socket.socket() as sock:
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        try:
-            sock.bind((host, port))
-        except OSError:
-            return False
-    return True
-
-
-class Emulator:
+class Emulator(ChildProcess):
     """One emulator process; `start()` returns when it answers on `ready_url`."""
 
     name = "emulator"
+    error = EmulatorError
 
     def __init__(self, port: int, log_dir: Path) -> None:
-        self.port = port
-        self.log_path = log_dir / f"{self.name}-{port}.log"
-        self.process: subprocess.Popen[bytes] | None = None
+        super().__init__(port, log_dir / f"{self.name}-{port}.log")
 
     @property
     def host(self) -> str:
@@ -129,47 +117,8 @@ class Emulator:
     def ready_url(self) -> str:
         return f"http://{self.host}/"
 
-    def command(self) -> list[str]:
-        raise NotImplementedError
-
-    def start(self, timeout: float = 60.0) -> None:
-        if not port_is_free(self.port):
-            raise EmulatorError(
-                f"port {self.port} for the {self.name} is taken; stop what uses it or pick another"
-            )
-        self.log_path.parent.mkdir(parents=True, exist_ok=True)
-        with open(self.log_path, "ab") as log:
-            self.process = subprocess.Popen(
-                self.command(), stdout=log, stderr=subprocess.STDOUT, start_new_session=True, cwd=ROOT
-            )
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                raise EmulatorError(f"the {self.name} exited at start-up; see {self.log_path}")
-            if _answers(self.ready_url):
-                return
-            time.sleep(0.1)
-        self.stop()
-        raise EmulatorError(
-            f"the {self.name} did not answer on {self.ready_url} within {timeout:g} s; see {self.log_path}"
-        )
-
-    def stop(self) -> None:
-        """Stop the emulator and all its children (the Pub/Sub one is a shell script running Java)."""
-        if self.process is None or self.process.poll() is not None:
-            return
-        try:
-            os.killpg(self.process.pid, signal.SIGTERM)
-            self.process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            os.killpg(self.process.pid, signal.SIGKILL)
-            self.process.wait(timeout=10)
-        except ProcessLookupError:
-            pass
-        # The port is released asynchronously by the JVM; wait so a restart can bind it.
-        deadline = time.monotonic() + 10
-        while not port_is_free(self.port) and time.monotonic() < deadline:
-            time.sleep(0.1)
+    def ready(self) -> bool:
+        return _answers(self.ready_url)
 
 
 class PubSubEmulator(Emulator):
@@ -248,12 +197,12 @@ def running(
 
 def main() -> int:
     parser = argparse.ArgumentParser(description="Run the Pub/Sub and BigQuery emulators until Ctrl-C.")
-    parser.add_argument("--pubsub-port", type=int, default=int(os.environ.get("PUBSUB_PORT", 8085)))
-    parser.add_argument("--bigquery-port", type=int, default=int(os.environ.get("BIGQUERY_PORT", 9050)))
-    parser.add_argument(
-        "--bigquery-grpc-port", type=int, default=int(os.environ.get("BIGQUERY_GRPC_PORT", 9060))
+    add_setting(parser, "--pubsub-port", "PUBSUB_PORT", 8085, os.environ, "the Pub/Sub emulator's port", int)
+    add_setting(parser, "--bigquery-port", "BIGQUERY_PORT", 9050, os.environ, "bqemulator's REST port", int)
+    add_setting(
+        parser, "--bigquery-grpc-port", "BIGQUERY_GRPC_PORT", 9060, os.environ, "bqemulator's gRPC port", int
     )
-    parser.add_argument("--project", default=os.environ.get("GOOGLE_CLOUD_PROJECT", "local"))
+    add_setting(parser, "--project", "GOOGLE_CLOUD_PROJECT", "local", os.environ, "the Google project")
     parser.add_argument(
         "--find-pubsub",
         action="store_true",

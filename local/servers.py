@@ -7,20 +7,16 @@ real HTTP path.
 from __future__ import annotations
 
 import fcntl
-import json
 import os
 import random
-import signal
-import socket
-import subprocess
 import tempfile
 import threading
-import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from typing import Any, TextIO
 
-from local.emulators import ROOT, port_is_free
+from local.loopback import LoopbackHttpServer, answer_json
+from local.processes import ROOT, ChildProcess, listening, port_is_free
 
 FUNCTIONS_FRAMEWORK = ROOT / ".venv" / "bin" / "functions-framework"
 # Served by the ASGI server (`--asgi`, as FUNCTION_USE_ASGI=true does in terraform/functions.tf).
@@ -56,7 +52,7 @@ def free_port() -> int:
     raise RuntimeError(f"no free port found in {_PORTS.start}-{_PORTS.stop - 1}")
 
 
-class FunctionServer:
+class FunctionServer(ChildProcess):
     """`functions-framework --target TARGET [--asgi]` in a child process, on 127.0.0.1:PORT.
 
     `asgi` defaults to how the target is deployed (ASGI_TARGETS).
@@ -71,52 +67,31 @@ class FunctionServer:
         source: Path = ROOT / "main.py",
         asgi: bool | None = None,
     ) -> None:
+        super().__init__(port, log_path)
+        self.name = f"function {target}"
         self.target = target
         self.asgi = target in ASGI_TARGETS if asgi is None else asgi
-        self.port = port
         self.env = env
-        self.log_path = log_path
         self.source = source
-        self.process: subprocess.Popen[bytes] | None = None
 
     @property
     def url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
 
-    def start(self, timeout: float = 30.0) -> None:
-        if not port_is_free(self.port):
-            raise RuntimeError(f"port {self.port} for function {self.target} is taken")
-        env = os.environ | {"FUNCTION_TARGET": self.target, "PYTHONUNBUFFERED": "1"} | self.env
-        self.log_path.parent.mkdir(parents=True, exist_ok=True)
-        with open(self.log_path, "ab") as log:
-            self.process = subprocess.Popen(
-                [str(FUNCTIONS_FRAMEWORK), "--target", self.target, "--source", str(self.source),
-                 "--host", "127.0.0.1", "--port", str(self.port), *(["--asgi"] if self.asgi else [])],
-                stdout=log, stderr=subprocess.STDOUT, env=env, cwd=ROOT, start_new_session=True,
-            )  # fmt: skip
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                raise RuntimeError(
-                    f"function {self.target} exited at start-up:\n{self.log_path.read_text()[-3000:]}"
-                )
-            try:
-                with socket.create_connection(("127.0.0.1", self.port), timeout=0.5):
-                    return
-            except OSError:
-                time.sleep(0.1)
-        self.stop()
-        raise RuntimeError(f"function {self.target} did not listen on port {self.port} within {timeout:g} s")
+    def command(self) -> list[str]:
+        return [
+            str(FUNCTIONS_FRAMEWORK), "--target", self.target, "--source", str(self.source),
+            "--host", "127.0.0.1", "--port", str(self.port), *(["--asgi"] if self.asgi else []),
+        ]  # fmt: skip
 
-    def stop(self) -> None:
-        if self.process is None or self.process.poll() is not None:
-            return
-        os.killpg(self.process.pid, signal.SIGTERM)
-        try:
-            self.process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            os.killpg(self.process.pid, signal.SIGKILL)
-            self.process.wait(timeout=10)
+    def environment(self) -> dict[str, str]:
+        return os.environ | {"FUNCTION_TARGET": self.target, "PYTHONUNBUFFERED": "1"} | self.env
+
+    def ready(self) -> bool:
+        return listening(self.port)
+
+    def start(self, timeout: float = 30.0) -> None:
+        super().start(timeout)
 
     def process_tree(self) -> list[int]:
         """The server's pid and those of all its descendants (gunicorn's workers)."""
@@ -155,54 +130,29 @@ class FunctionServer:
         return ticks / os.sysconf("SC_CLK_TCK")
 
 
-class JwksServer:
+class JwksServer(LoopbackHttpServer):
     """Serves an OIDC discovery document and a JWKS on loopback, as DT's identity server does.
 
     With `gate`, each answer waits until the gate is set (a key server that is slow to answer).
     """
 
     def __init__(self, jwks: dict[str, Any], port: int = 0, gate: threading.Event | None = None) -> None:
+        super().__init__(port)
         self.jwks = jwks
         self.requests = 0
-        outer = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_GET(self) -> None:
-                outer.requests += 1
-                if gate is not None:
-                    gate.wait(timeout=60)
-                if self.path.endswith("/.well-known/openid-configuration"):
-                    body = {"issuer": "local", "jwks_uri": f"{outer.url}/jwks"}
-                elif self.path.endswith("/jwks"):
-                    body = outer.jwks
-                else:
-                    self.send_error(404)
-                    return
-                data = json.dumps(body).encode()
-                self.send_response(200)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(data)))
-                self.end_headers()
-                self.wfile.write(data)
-
-            def log_message(self, *args: Any) -> None:
-                pass
-
-        self._server = ThreadingHTTPServer(("127.0.0.1", port), Handler)
-        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self._server.server_address[1]}"
+        self.gate = gate
 
     @property
     def discovery_url(self) -> str:
         return f"{self.url}/.well-known/openid-configuration"
 
-    def start(self) -> JwksServer:
-        self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        self._server.shutdown()
-        self._server.server_close()
+    def handle(self, request: BaseHTTPRequestHandler) -> None:
+        self.requests += 1
+        if self.gate is not None:
+            self.gate.wait(timeout=60)
+        if request.path.endswith("/.well-known/openid-configuration"):
+            answer_json(request, 200, {"issuer": "local", "jwks_uri": f"{self.url}/jwks"})
+        elif request.path.endswith("/jwks"):
+            answer_json(request, 200, self.jwks)
+        else:
+            request.send_error(404)

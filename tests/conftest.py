@@ -1,8 +1,9 @@
-"""Shared fixtures: the real emulators, the functions served over HTTP, DT-like signing."""
+"""Shared fixtures: the real emulators, the functions served over HTTP, DT-like signing, the fake DT API.
+
+Fixtures only: the helpers tests import live in tests/support/."""
 
 from __future__ import annotations
 
-import json
 import os
 import socket
 from collections.abc import Iterator
@@ -15,36 +16,13 @@ from local import emulators
 from local.dt_signing import AsymmetricSigner
 from local.pipeline import Pipeline, PipelineSettings
 from local.servers import FunctionServer, JwksServer, free_port
-
-ROOT = Path(__file__).resolve().parent.parent
-DT_DATA = ROOT / "tests" / "data" / "dt"  # real DT requests; see its README for where each comes from
-EVENT_EXAMPLES = ROOT / "tests" / "data" / "events"
-OPS_CLI = ROOT / ".venv-ops" / "bin" / "dt-bigquery-ops"  # installed by ./run setup, as an operator would
-PROJECT = "local"
-SECRET = "current-signature-secret-0123456789"
-PREVIOUS_SECRET = "previous-signature-secret-9876543210"
-ORGANIZATION_ID = "test-organization-id"
-
-
-def example_body(table: str) -> bytes:
-    """The realistic example body DT would send for the event type of `table`."""
-    return (EVENT_EXAMPLES / f"{table}.json").read_bytes().strip()
-
-
-def real_body(name: str) -> bytes:
-    """A body captured from a real DT connector (exact bytes)."""
-    return (DT_DATA / "real-bodies" / name).read_bytes()
-
-
-def with_event(body: bytes, **event_fields: object) -> bytes:
-    """`body` with some `event` fields replaced, re-serialized compactly as DT does."""
-    document = json.loads(body)
-    document["event"].update(event_fields)
-    return json.dumps(document, separators=(",", ":")).encode()
-
+from tests.support.drills import DRILL_FIGURES
+from tests.support.dt import ORGANIZATION_ID, SECRET
+from tests.support.fake_dt_api import FakeDtApi
+from tests.support.functions import ingest_env
+from tests.support.pubsub import create_topic_with_subscription
 
 SHARED_FOLDERS = frozenset({"drills", "terraform"})  # test folders whose files share one set-up
-DRILL_FIGURES = "drill figures"  # the user property a drill's one-line summary travels in
 
 
 @pytest.hookimpl(tryfirst=True)  # before xdist reads the groups
@@ -148,48 +126,18 @@ def jwks_server(signer: AsymmetricSigner) -> Iterator[JwksServer]:
     server.stop()
 
 
+@pytest.fixture
+def fake_dt() -> Iterator[FakeDtApi]:
+    """DT's REST API and token endpoint on loopback, small pages so that paging is exercised."""
+    fake = FakeDtApi(event_page_size=3, device_page_size=2).start()
+    yield fake
+    fake.stop()
+
+
 @pytest.fixture(scope="session")
 def server_logs(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """Folder of every served function's output, scanned for leaked secrets."""
     return tmp_path_factory.mktemp("server-logs")
-
-
-def ingest_env(topic: str, pubsub_host: str, jwks_server: JwksServer) -> dict[str, str]:
-    return {
-        "PUBSUB_EMULATOR_HOST": pubsub_host,
-        "PUBSUB_TOPIC": topic,
-        "DT_SIGNATURE_SECRET": SECRET,
-        "DT_SIGNATURE_SECRET_PREVIOUS": PREVIOUS_SECRET,
-        "DT_ORGANIZATION_ID": ORGANIZATION_ID,
-        "DT_OIDC_DISCOVERY_URL": jwks_server.discovery_url,
-        "PUBLISH_TIMEOUT_SECONDS": "3",
-    }
-
-
-def create_topic_with_subscription(
-    publisher: pubsub_v1.PublisherClient, subscriber: pubsub_v1.SubscriberClient, name: str
-) -> tuple[str, str]:
-    topic = publisher.topic_path(PROJECT, name)
-    subscription = subscriber.subscription_path(PROJECT, name + "-check")
-    publisher.create_topic(name=topic)
-    subscriber.create_subscription(name=subscription, topic=topic)
-    return topic, subscription
-
-
-def pull(subscriber: pubsub_v1.SubscriberClient, subscription: str, count: int, timeout: float = 20) -> list:
-    """Pull and ack at least `count` messages (or what arrived before the timeout)."""
-    import time
-
-    received = []
-    deadline = time.monotonic() + timeout
-    while len(received) < count and time.monotonic() < deadline:
-        response = subscriber.pull(subscription=subscription, max_messages=100, timeout=5)
-        if response.received_messages:
-            subscriber.acknowledge(
-                subscription=subscription, ack_ids=[m.ack_id for m in response.received_messages]
-            )
-            received.extend(m.message for m in response.received_messages)
-    return received
 
 
 @pytest.fixture(scope="module")
@@ -230,15 +178,3 @@ def pipeline(signer: AsymmetricSigner) -> Iterator[Pipeline]:
     )
     with Pipeline(settings) as running:
         yield running
-
-
-def wait_for_rows(pipeline: Pipeline, sql: str, count: int, timeout: float = 60) -> list[dict]:
-    """Poll `sql` until it returns at least `count` rows (the router writes asynchronously)."""
-    import time
-
-    deadline = time.monotonic() + timeout
-    while True:
-        rows = pipeline.query(sql)
-        if len(rows) >= count or time.monotonic() > deadline:
-            return rows
-        time.sleep(0.5)

@@ -1,7 +1,7 @@
 """Drill 1 (sending): Pub/Sub cut off from `ingest` in the middle of a 10,000-event burst.
 
 The burst is sent by the `ingest_outage` fixture (conftest.py); the events land while the
-hostile-input drill runs, and test_3_ingest_outage_landed.py checks
+hostile-input drill runs, and test_1_ingest_outage_landed.py checks
 the invariant: every event answered 2xx is in BigQuery exactly once (deduplicating views),
 the events answered 503 were accepted on DT's retry, nothing is lost.
 """

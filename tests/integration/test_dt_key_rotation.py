@@ -13,7 +13,8 @@ import requests
 
 from local.dt_signing import AsymmetricSigner
 from local.servers import FunctionServer, JwksServer, free_port
-from tests.conftest import ORGANIZATION_ID, ingest_env, real_body
+from tests.support.dt import ORGANIZATION_ID, real_body
+from tests.support.functions import ingest_env
 
 BODY = real_body("touch.json")
 KEY_A, KEY_B, KEY_C = (AsymmetricSigner(organization_id=ORGANIZATION_ID) for _ in range(3))

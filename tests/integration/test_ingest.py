@@ -13,17 +13,11 @@ from dtintegrations.data_connector.http_push import HttpPush
 
 from local import emulators
 from local.dt_signing import AsymmetricSigner, headers_for, shared_secret_token
+from local.reading import pull_and_ack
 from local.servers import FunctionServer, free_port
-from tests.conftest import (
-    ORGANIZATION_ID,
-    PREVIOUS_SECRET,
-    SECRET,
-    create_topic_with_subscription,
-    ingest_env,
-    pull,
-    real_body,
-    with_event,
-)
+from tests.support.dt import ORGANIZATION_ID, PREVIOUS_SECRET, SECRET, real_body, with_event
+from tests.support.functions import ingest_env
+from tests.support.pubsub import create_topic_with_subscription
 
 TEMPERATURE = real_body("temperature.json")
 
@@ -46,7 +40,9 @@ def test_a_dt_signed_event_is_published_with_its_exact_bytes_and_attributes(
     assert response.status_code == 200, response.text
     assert response.json()["eventId"] == "cpbg96qngr7ai7ldarrg"
     [message] = [
-        m for m in pull(subscriber, ingest_topic[1], 1) if m.attributes["eventId"] == "cpbg96qngr7ai7ldarrg"
+        m
+        for m in pull_and_ack(subscriber, ingest_topic[1], 1)
+        if m.attributes["eventId"] == "cpbg96qngr7ai7ldarrg"
     ]
     assert message.data == TEMPERATURE
     assert dict(message.attributes) == {
@@ -74,7 +70,9 @@ def test_a_body_without_metadata_is_accepted(ingest_server, ingest_topic, subscr
     response = post(ingest_server, body, headers_for(body, secret=SECRET))
     assert response.status_code == 200, response.text
     [message] = [
-        m for m in pull(subscriber, ingest_topic[1], 1) if m.attributes["eventId"] == "nometadata0000000001"
+        m
+        for m in pull_and_ack(subscriber, ingest_topic[1], 1)
+        if m.attributes["eventId"] == "nometadata0000000001"
     ]
     assert "deviceType" not in message.attributes
     assert message.data == body
@@ -88,7 +86,9 @@ def test_an_unknown_event_type_passes_through_untouched(ingest_server, ingest_to
     response = post(ingest_server, body, headers_for(body, secret=SECRET))
     assert response.status_code == 200, response.text
     [message] = [
-        m for m in pull(subscriber, ingest_topic[1], 1) if m.attributes["eventId"] == "unknowntype000000001"
+        m
+        for m in pull_and_ack(subscriber, ingest_topic[1], 1)
+        if m.attributes["eventId"] == "unknowntype000000001"
     ]
     assert message.attributes["eventType"] == "airQuality"
     assert message.data == body
@@ -284,7 +284,7 @@ def test_pubsub_down_answers_503_with_retry_after_then_succeeds_once_it_is_back(
         while (response := post(server, body, headers_for(body, secret=SECRET))).status_code != 200:
             assert response.status_code == 503 and time.monotonic() < deadline, response.text
             time.sleep(1)
-        [message] = pull(subscriber, subscription, 1)
+        [message] = pull_and_ack(subscriber, subscription, 1)
         assert message.data == body
     finally:
         server.stop()

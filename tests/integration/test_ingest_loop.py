@@ -10,7 +10,9 @@ import requests
 
 from local.dt_signing import headers_for
 from local.servers import FunctionServer, JwksServer, free_port
-from tests.conftest import SECRET, create_topic_with_subscription, ingest_env, real_body, with_event
+from tests.support.dt import SECRET, real_body, with_event
+from tests.support.functions import ingest_env
+from tests.support.pubsub import create_topic_with_subscription
 
 TEMPERATURE = real_body("temperature.json")
 

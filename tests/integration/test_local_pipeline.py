@@ -13,7 +13,7 @@ from functions.bigquery_writer import bigquery_client
 from local import emulators
 from local.fleet import DEVICE_EVENTS, UNKNOWN_EVENT_TYPE, make_devices, plan
 from local.servers import free_port
-from tests.conftest import ROOT
+from tests.support.paths import ROOT
 
 
 def test_the_fleet_covers_every_event_type_and_device_type_with_valid_dt_bodies():

@@ -10,8 +10,10 @@ from pathlib import Path
 
 import pytest
 
-from ops.backfill import state_directory
-from tests.conftest import OPS_CLI, ROOT, create_topic_with_subscription, pull
+from dt_bigquery_ops.backfill import state_directory
+from local.reading import pull_and_ack
+from tests.support.paths import OPS_CLI, ROOT
+from tests.support.pubsub import create_topic_with_subscription
 
 OPS_PYTHON = OPS_CLI.parent / "python"
 
@@ -45,7 +47,10 @@ def test_the_ops_venv_holds_only_the_ops_requirements(module):
 
 
 def test_the_ops_requirements_pin_the_same_versions_as_the_functions():
-    ops_pins, function_pins = pins(ROOT / "ops" / "requirements.txt"), pins(ROOT / "requirements.txt")
+    ops_pins, function_pins = (
+        pins(ROOT / "dt_bigquery_ops" / "requirements.txt"),
+        pins(ROOT / "requirements.txt"),
+    )
     shared = ops_pins.keys() & function_pins.keys()
     assert {"google-cloud-pubsub", "google-cloud-bigquery", "pyjwt"} <= shared
     assert {name: ops_pins[name] for name in shared} == {name: function_pins[name] for name in shared}
@@ -65,7 +70,7 @@ def test_a_subcommand_runs_from_anywhere_against_the_emulator(publisher, subscri
     report = json.loads(result.stdout)
     assert (report["dryRun"], report["found"], report["replayed"]) == (True, 1, 0)
     assert report["messages"][0]["deadLetterReason"] == "not JSON"
-    assert len(pull(subscriber, subscription, 1)) == 1, "a dry run leaves the dead letter in place"
+    assert len(pull_and_ack(subscriber, subscription, 1)) == 1, "a dry run leaves the dead letter in place"
 
 
 def test_an_unexpected_library_error_is_one_line_and_exit_code_1(tmp_path):
@@ -84,3 +89,16 @@ def test_backfill_state_lives_in_the_xdg_state_directory_not_the_repository(tmp_
     assert state_directory({"XDG_STATE_HOME": str(tmp_path)}) == tmp_path / "dt-bigquery" / "backfill"
     assert state_directory({}) == Path.home() / ".local" / "state" / "dt-bigquery" / "backfill"
     assert ROOT not in state_directory({}).parents
+
+
+def test_the_package_installs_one_top_level_name_and_ships_the_deployed_modules_inside_it():
+    """No generic top-level `functions` or `ops` in an operator's environment (PyPI's `ops` is
+    Canonical's charm library): the deployed modules load from inside dt_bigquery_ops."""
+    probe = (
+        "import importlib.util, json, dt_bigquery_ops.deployed as d;"
+        "print(json.dumps([d.envelope.__name__, *(bool(importlib.util.find_spec(n)) for n in ('functions', 'ops'))]))"
+    )
+    result = subprocess.run(
+        [str(OPS_PYTHON), "-c", probe], capture_output=True, text=True, cwd="/", check=True
+    )
+    assert json.loads(result.stdout) == ["dt_bigquery_ops._functions.envelope", False, False]

@@ -9,12 +9,14 @@ import time
 import pytest
 from google.cloud import pubsub_v1
 
+from dt_bigquery_ops.dead_letters import Replay
+from dt_bigquery_ops.errors import OpsError
+from dt_bigquery_ops.google_cloud import ConfirmingPublisher
 from functions.errors import Unavailable
 from functions.publishing import BULK, Publisher
-from ops.dead_letters import Replay
-from ops.errors import OpsError
-from ops.google_cloud import ConfirmingPublisher
-from tests.conftest import PROJECT, create_topic_with_subscription, pull
+from local.reading import pull_and_ack
+from tests.support.dt import PROJECT
+from tests.support.pubsub import create_topic_with_subscription
 
 
 @pytest.fixture(autouse=True)
@@ -48,7 +50,7 @@ def test_each_way_of_publishing_returns_the_ids_pubsub_confirmed(topic, subscrib
     ids.append(asyncio.run(client.publish_async(topic[0], b"async", {"way": "async"})))
     ids += Publisher(10, batch=BULK).publish_all(topic[0], [(b"a", {"way": "all"}), (b"b", {"way": "all"})])
     client.close()
-    received = pull(subscriber, topic[1], 4)
+    received = pull_and_ack(subscriber, topic[1], 4)
     assert sorted(m.message_id for m in received) == sorted(ids)
     assert sorted((m.data, m.attributes["way"]) for m in received) == [
         (b"a", "all"), (b"async", "async"), (b"b", "all"), (b"sync", "sync")
@@ -103,7 +105,7 @@ def test_a_replay_whose_acknowledge_fails_is_an_ops_error_not_a_traceback(publis
     message = str(raised.value)
     assert "1 dead letters were republished but not acknowledged" in message
     assert "RuntimeError: connection reset by peer" in message and "\n" not in message
-    [republished] = pull(subscriber, target_subscription, 1)
+    [republished] = pull_and_ack(subscriber, target_subscription, 1)
     assert republished.data == b"dead letter" and republished.attributes["source"] == "replay"
 
 

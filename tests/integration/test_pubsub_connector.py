@@ -6,17 +6,17 @@ anything else is dead-lettered with its reason."""
 from __future__ import annotations
 
 import json
-import time
 import uuid
 
 import pytest
-from google.cloud import pubsub_v1
 
 from functions import catalogue, envelope
 from functions.errors import InvalidBody
 from local.dt_signing import new_xid
-from local.pubsub_connector import PubSubConnector, message_data
-from tests.conftest import example_body, wait_for_rows
+from local.fleet.pubsub import PubSubSender, message_data
+from local.reading import pull_and_ack
+from tests.support.bigquery import wait_for_rows
+from tests.support.dt import example_body
 
 # A few types with different data shapes: samples, a nested list, no `data.<type>` key.
 TABLES = ["temperature", "network_status", "labels_changed", "desk_occupancy"]
@@ -87,17 +87,6 @@ def dead_letter_copy(pipeline):
     pipeline.subscriber.delete_subscription(subscription=path)
 
 
-def pull_all(subscriber: pubsub_v1.SubscriberClient, path: str, count: int, timeout: float = 60) -> list:
-    received: list = []
-    deadline = time.monotonic() + timeout
-    while len(received) < count and time.monotonic() < deadline:
-        answer = subscriber.pull(subscription=path, max_messages=10, timeout=5)
-        if answer.received_messages:
-            subscriber.acknowledge(subscription=path, ack_ids=[m.ack_id for m in answer.received_messages])
-            received += [m.message for m in answer.received_messages]
-    return received
-
-
 def test_malformed_messages_are_dead_lettered_with_their_reason(pipeline, dead_letter_copy):
     no_timestamp = fresh("temperature")["event"]
     del no_timestamp["timestamp"]
@@ -113,7 +102,8 @@ def test_malformed_messages_are_dead_lettered_with_their_reason(pipeline, dead_l
         publish(pipeline, data)
 
     letters = {
-        letter.data: letter for letter in pull_all(pipeline.subscriber, dead_letter_copy, len(malformed))
+        letter.data: letter
+        for letter in pull_and_ack(pipeline.subscriber, dead_letter_copy, len(malformed), timeout=60)
     }
     for data, words in malformed.items():
         assert data in letters, f"{data[:60]!r} was not dead-lettered"
@@ -133,7 +123,7 @@ def test_the_fleet_publishes_as_the_pubsub_connector_and_every_event_lands(pipel
         if d.device_type in ("temperature", "touch")
     ]
     events = plan(devices, 4, timedelta(hours=2), datetime.now(UTC))
-    report = PubSubConnector(pipeline.topic_path).send_all(events)
+    report = PubSubSender(pipeline.topic_path).send_all(events)
     assert not report.refused and report.accepted_ids
     ids = ", ".join(f"'{event_id}'" for event_id in report.accepted_ids)
     rows = wait_for_rows(

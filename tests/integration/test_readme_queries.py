@@ -17,7 +17,9 @@ import pytest
 import requests
 
 from local.dt_signing import headers_for, new_xid
-from tests.conftest import ROOT, SECRET, wait_for_rows
+from tests.support.bigquery import wait_for_rows
+from tests.support.dt import SECRET
+from tests.support.paths import ROOT
 
 QUERIES = re.findall(r"```sql\n(.*?)```", (ROOT / "README.md").read_text(), flags=re.DOTALL)
 PROJECT = "readmequeries"

@@ -17,12 +17,14 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
+from dt_bigquery_ops import cli
 from local import bigquery_setup
 from local.fleet import run_fleet
 from local.servers import free_port
-from ops import cli
-from tests.conftest import ROOT, SECRET, wait_for_rows
+from tests.support.bigquery import wait_for_rows
+from tests.support.dt import SECRET
 from tests.support.fake_dt_api import FakeDtApi
+from tests.support.paths import ROOT
 
 DT_PROJECT = "c0md3mm0c7pet3vico8g"
 CHARTS = ("temperature", "humidity", "co2", "events-per-hour", "silent-devices", "dead-letters", "connectors")
@@ -114,7 +116,7 @@ def test_report_draws_every_chart_with_data_and_opens_offline_in_chromium(
         "PUBSUB_EMULATOR_HOST": pipeline.pubsub.host,
         "DEAD_LETTER_SUBSCRIPTION": pipeline.dead_letter_subscription_path,
     }  # fmt: skip
-    command = [sys.executable, "-m", "ops", "report", "--dataset", fleet_data, "--output", str(report_path),
+    command = [sys.executable, "-m", "dt_bigquery_ops", "report", "--dataset", fleet_data, "--output", str(report_path),
                "--dt-project", DT_PROJECT, "--progress"]  # fmt: skip
     result = subprocess.run(command, env=env, cwd=ROOT, capture_output=True, text=True, timeout=300)
     assert result.returncode == 0, result.stderr
@@ -194,4 +196,4 @@ def test_report_says_when_the_chart_libraries_are_missing(monkeypatch, capsys):
     monkeypatch.setitem(sys.modules, "vl_convert", None)  # as in an ops install without them
     code, error = run_report(capsys, {}, "--dataset", "my-project.dt")
     assert code == 2
-    assert "pip install -r ops/requirements-report.txt" in error
+    assert "pip install -r dt_bigquery_ops/requirements-report.txt" in error

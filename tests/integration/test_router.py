@@ -14,8 +14,10 @@ from functions import catalogue, timestamps
 from functions.catalogue import to_snake_case
 from local.dt_signing import headers_for, new_xid
 from local.pipeline import Pipeline, PipelineSettings
+from local.reading import pull_and_ack
 from local.servers import free_port
-from tests.conftest import SECRET, example_body, real_body, wait_for_rows, with_event
+from tests.support.bigquery import wait_for_rows
+from tests.support.dt import SECRET, example_body, real_body, with_event
 
 TABLES = sorted(table.name for table in catalogue.event_tables().values())
 
@@ -141,17 +143,9 @@ def dead_letter_of(pipeline, event_id: str, timeout: float = 30):
     shared pipeline, are acknowledged and passed over); None when none came within `timeout`."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        answer = pipeline.subscriber.pull(
-            subscription=pipeline.dead_letter_subscription_path, max_messages=10, timeout=5
-        )
-        if answer.received_messages:
-            pipeline.subscriber.acknowledge(
-                subscription=pipeline.dead_letter_subscription_path,
-                ack_ids=[m.ack_id for m in answer.received_messages],
-            )
-        for received in answer.received_messages:
-            if received.message.attributes.get("eventId") == event_id:
-                return received.message
+        for message in pull_and_ack(pipeline.subscriber, pipeline.dead_letter_subscription_path, timeout=5):
+            if message.attributes.get("eventId") == event_id:
+                return message
     return None
 
 

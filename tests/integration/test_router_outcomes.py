@@ -22,7 +22,9 @@ from functions.bigquery_writer import MAX_REQUEST_BYTES, BatchWriter, BigQueryUn
 from functions.config import RouterConfig
 from functions.router import Router
 from local.dt_signing import new_xid
-from tests.conftest import PROJECT, create_topic_with_subscription, example_body, pull, with_event
+from local.reading import pull_and_ack
+from tests.support.dt import PROJECT, example_body, with_event
+from tests.support.pubsub import create_topic_with_subscription
 
 ATTRIBUTES = {"type": "google.cloud.pubsub.topic.v1.messagePublished",
               "source": f"//pubsub.googleapis.com/projects/{PROJECT}/topics/dt-events"}  # fmt: skip
@@ -90,7 +92,7 @@ def test_a_cloud_event_without_a_message_is_dead_lettered_at_once(subscriber, de
     topic, inspect = dead_letter_topic
     bigquery = FakeBigQuery()
     router_for(topic, bigquery).handle(CloudEvent(ATTRIBUTES, data))  # returns: acked, not a 500
-    [letter] = pull(subscriber, inspect, 1)
+    [letter] = pull_and_ack(subscriber, inspect, 1)
     assert letter.attributes["deadLetterReason"] == "the CloudEvent holds no Pub/Sub message"
     assert letter.data == (json.dumps(data).encode() if data is not None else b"")
     assert bigquery.calls == []
@@ -134,7 +136,7 @@ def test_a_row_refused_by_bigquery_is_dead_lettered_and_the_stopped_rows_of_its_
             stopped.result(10)  # retried
     assert bigquery.calls[0] == [first]
     assert sorted(bigquery.calls[1]) == sorted([bad, good]), bigquery.calls
-    [letter] = pull(subscriber, inspect, 1)
+    [letter] = pull_and_ack(subscriber, inspect, 1)
     assert letter.attributes["eventId"] == bad
     assert "no such field: bogus" in letter.attributes["deadLetterReason"]
     router.handle(event(good))  # the redelivery is written
@@ -152,7 +154,7 @@ def test_a_row_that_can_never_fit_one_request_is_dead_lettered_with_its_reason(s
     body = json.dumps(document, ensure_ascii=False).encode()
     assert len(body) < MAX_REQUEST_BYTES / 7
     router_for(topic, bigquery).handle(push_event(body, eventId=event_id))
-    [letter] = pull(subscriber, inspect, 1)
+    [letter] = pull_and_ack(subscriber, inspect, 1)
     assert letter.data == body
     assert "can never fit one BigQuery insertAll request" in letter.attributes["deadLetterReason"]
     assert bigquery.calls == []

@@ -21,13 +21,14 @@ import re
 import threading
 import time
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 import jwt
 
 from functions import timestamps
+from local.loopback import LoopbackHttpServer, answer_json
 
 GRANT_TYPE = "urn:ietf:params:oauth:grant-type:jwt-bearer"
 _ROUTES = [
@@ -79,7 +80,7 @@ class Request:
     status: int
 
 
-class FakeDtApi:
+class FakeDtApi(LoopbackHttpServer):
     """Serves on 127.0.0.1 on a free port; `api_url` and `token_endpoint` are what DT_API_URL and
     DT_OIDC_TOKEN_ENDPOINT should be set to."""
 
@@ -91,6 +92,7 @@ class FakeDtApi:
         device_page_size: int = 2,
         event_page_size: int = 3,
     ) -> None:
+        super().__init__()
         self.key_id, self.secret, self.email = key_id, secret, email
         self.device_page_size = device_page_size
         self.event_page_size = event_page_size
@@ -101,27 +103,8 @@ class FakeDtApi:
         self.tokens_issued = 0
         self._tokens: set[str] = set()
         self._lock = threading.Lock()
-        outer = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_GET(self) -> None:
-                outer._handle(self)
-
-            do_POST = do_PATCH = do_GET
-
-            def log_message(self, *args: Any) -> None:
-                pass
-
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self._thread = threading.Thread(
-            target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
-        )
 
     # Lifecycle and settings -------------------------------------------------------------
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self._server.server_address[1]}"
-
     @property
     def api_url(self) -> str:
         return self.url
@@ -139,14 +122,6 @@ class FakeDtApi:
             "DT_API_KEY_SECRET": self.secret,
             "DT_OIDC_EMAIL": self.email,
         }
-
-    def start(self) -> FakeDtApi:
-        self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        self._server.shutdown()
-        self._server.server_close()
 
     def project(self, project_id: str) -> Project:
         return self.projects.setdefault(project_id, Project())
@@ -166,7 +141,7 @@ class FakeDtApi:
         return [r for r in self.requests if path_contains in r.path and status in (None, r.status)]
 
     # Serving ---------------------------------------------------------------------------
-    def _handle(self, handler: BaseHTTPRequestHandler) -> None:
+    def handle(self, handler: BaseHTTPRequestHandler) -> None:
         url = urlsplit(handler.path)
         query = parse_qs(url.query)
         length = int(handler.headers.get("Content-Length") or 0)
@@ -188,14 +163,7 @@ class FakeDtApi:
             }
         with self._lock:
             self.requests.append(Request(handler.command, url.path, query, status))
-        data = json.dumps(answer).encode()
-        handler.send_response(status)
-        handler.send_header("Content-Type", "application/json")
-        handler.send_header("Content-Length", str(len(data)))
-        for name, value in headers.items():
-            handler.send_header(name, value)
-        handler.end_headers()
-        handler.wfile.write(data)
+        answer_json(handler, status, answer, headers)
 
     def _inject_fault(self, method: str, path: str) -> None:
         with self._lock:

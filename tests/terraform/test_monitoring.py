@@ -122,7 +122,7 @@ def documentation(name: str) -> str:
 
 
 def test_commands_the_alerts_quote_are_ones_the_ops_tool_accepts():
-    from ops.cli import build_parser
+    from dt_bigquery_ops.cli import build_parser
 
     commands = [
         command

@@ -19,7 +19,7 @@ from functions.errors import ConfigError, InvalidSignature, Unavailable
 from functions.signature import RequestVerifier
 from local.dt_signing import AsymmetricSigner, shared_secret_token
 from local.servers import JwksServer, free_port
-from tests.conftest import DT_DATA
+from tests.support.paths import DT_DATA
 
 VECTORS = json.loads((DT_DATA / "signature-vectors" / "vectors.json").read_text())
 

@@ -1,0 +1,3 @@
+from dt_bigquery_ops.cli import main
+
+raise SystemExit(main())

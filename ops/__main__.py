@@ -1,3 +1,0 @@
-from ops.cli import main
-
-raise SystemExit(main())
