@@ -20,7 +20,8 @@ from functions.logs import LOGGED_PER_INTERVAL, SUMMARY_SECONDS
 from local.dt_signing import headers_for, new_xid
 from local.pipeline import Pipeline, PipelineSettings
 from local.servers import FunctionServer, free_port
-from tests.conftest import SECRET, example_body, wait_for_rows, with_event
+from tests.support.bigquery import wait_for_rows
+from tests.support.dt import SECRET, example_body, with_event
 
 EVENTS = 1_000
 FLOOD = 10_000
