@@ -20,6 +20,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any, TextIO
 
+from functions.config import DT_ISSUER
 from local.emulators import ROOT, port_is_free
 
 FUNCTIONS_FRAMEWORK = ROOT / ".venv" / "bin" / "functions-framework"
@@ -161,8 +162,15 @@ class JwksServer:
     With `gate`, each answer waits until the gate is set (a key server that is slow to answer).
     """
 
-    def __init__(self, jwks: dict[str, Any], port: int = 0, gate: threading.Event | None = None) -> None:
+    def __init__(
+        self,
+        jwks: dict[str, Any],
+        port: int = 0,
+        gate: threading.Event | None = None,
+        issuer: str = DT_ISSUER,
+    ) -> None:
         self.jwks = jwks
+        self.issuer = issuer
         self.requests = 0
         outer = self
 
@@ -172,7 +180,7 @@ class JwksServer:
                 if gate is not None:
                     gate.wait(timeout=60)
                 if self.path.endswith("/.well-known/openid-configuration"):
-                    body = {"issuer": "local", "jwks_uri": f"{outer.url}/jwks"}
+                    body = {"issuer": outer.issuer, "jwks_uri": f"{outer.url}/jwks"}
                 elif self.path.endswith("/jwks"):
                     body = outer.jwks
                 else:
