@@ -23,7 +23,7 @@ from functions import catalogue, envelope, logs, rows
 from functions.bigquery_writer import BatchWriter
 from functions.config import RouterConfig
 from functions.errors import InvalidBody, PoisonMessage
-from functions.publishing import Publisher
+from functions.publishing import INVALID_BODY_ATTRIBUTE, Publisher, fit_attributes
 
 
 class _Undeliverable(PoisonMessage):
@@ -86,6 +86,8 @@ class Router:
         self._dead_letter(message, _attributes_of(message), body, reason)
 
     def _write(self, message: dict[str, Any], attributes: dict[str, str], body: bytes) -> None:
+        if INVALID_BODY_ATTRIBUTE in attributes:  # signed by DT, refused by ingest's envelope check
+            raise PoisonMessage(f"not a DT event (kept by ingest): {attributes[INVALID_BODY_ATTRIBUTE]}")
         try:
             event = envelope.parse(body)
         except InvalidBody as error:
@@ -111,11 +113,11 @@ class Router:
 
         Raises (so the delivery is retried, never acked) when the publish is not confirmed.
         """
-        dead_attributes = {key: str(value)[:1024] for key, value in attributes.items()} | {
-            "deadLetterReason": reason[:1024],
+        dead_attributes = fit_attributes(attributes, kept={
+            "deadLetterReason": reason,
             "deadLetteredAt": datetime.now(UTC).isoformat(),
             "originalMessageId": str(message.get("messageId", "")),
-        }
+        })  # fmt: skip
         try:
             self._publish_dead_letter(body, dead_attributes)
         except Exception as error:
