@@ -24,7 +24,7 @@ SUBSCRIPTION_PATTERN = re.compile(
 DATASET_PATTERN = re.compile(r"^[a-z][a-z0-9.:-]{0,62}\.[A-Za-z0-9_]{1,1024}$")
 _URL = re.compile(r"^https?://\S+$")
 _LOOPBACK_URL = re.compile(r"^http://(127\.0\.0\.1|localhost|\[::1\])(:[0-9]{1,5})?(/\S*)?$")
-# The DT organization id, as Terraform's dt_organization_id validates it (looser in length).
+# A DT organization or project id, as Terraform validates them (looser in length).
 _ORGANIZATION_ID = re.compile(r"^[A-Za-z0-9_-]{1,128}$")
 # Pub/Sub accepts at most 10 MB per message and per Publish request (data, attributes and the
 # request's own fields): a body above this could never be published, so it is no valid limit.
@@ -82,6 +82,15 @@ def _number(env: Mapping[str, str], name: str, default: float, low: float, high:
     return value
 
 
+def _project_ids(env: Mapping[str, str]) -> frozenset[str]:
+    """DT_PROJECT_IDS: DT project ids separated by commas (Terraform passes dt_project_ids)."""
+    ids = frozenset(item.strip() for item in env.get("DT_PROJECT_IDS", "").split(",") if item.strip())
+    malformed = sorted(item for item in ids if not _ORGANIZATION_ID.match(item))
+    if malformed:
+        raise ConfigError(f"DT_PROJECT_IDS holds {malformed[0]!r}, which is no DT project id")
+    return ids
+
+
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
 
 
@@ -112,6 +121,7 @@ class IngestConfig:
     require_asymmetric_signature: bool = False
     audience: str | None = None
     body_read_timeout_seconds: float = 5.0
+    project_ids: frozenset[str] = frozenset()  # empty: events of any DT project are accepted
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> IngestConfig:
@@ -152,6 +162,7 @@ class IngestConfig:
             require_asymmetric_signature=require_asymmetric,
             audience=env.get("DT_AUDIENCE", "").strip() or None,
             body_read_timeout_seconds=_number(env, "BODY_READ_TIMEOUT_SECONDS", 5.0, 0.5, 60.0),
+            project_ids=_project_ids(env),
         )
 
 

@@ -60,6 +60,13 @@ class InvalidSignature(IngestError):
     code = "invalid_signature"
 
 
+class ProjectNotAllowed(IngestError):
+    """A genuine DT event of a DT project not in DT_PROJECT_IDS (another team's connector)."""
+
+    status = 403
+    code = "project_not_allowed"
+
+
 class Unavailable(IngestError):
     """A dependency (Pub/Sub, DT's key server) failed: DT must retry later."""
 

@@ -22,7 +22,14 @@ from starlette.responses import Response
 
 from functions import envelope, logs
 from functions.config import IngestConfig
-from functions.errors import BodyTimeout, BodyTooLarge, IngestError, InvalidBody, MethodNotAllowed
+from functions.errors import (
+    BodyTimeout,
+    BodyTooLarge,
+    IngestError,
+    InvalidBody,
+    MethodNotAllowed,
+    ProjectNotAllowed,
+)
 from functions.publishing import INVALID_BODY_ATTRIBUTE, Publisher, fit_attributes
 from functions.signature import ASYMMETRIC_HEADER, RequestVerifier
 
@@ -114,6 +121,10 @@ class Ingest:
             event = envelope.parse(body)
         except InvalidBody as refused:
             return await self._keep_invalid(body, refused.message)
+        if self.config.project_ids and event.project_id not in self.config.project_ids:
+            raise ProjectNotAllowed(
+                f"DT project {event.project_id} is not one this function accepts (DT_PROJECT_IDS)"
+            )
         attributes = event.attributes() | {"source": "webhook"}
         message_id = await self.publisher.publish_async(self.config.pubsub_topic, body, attributes)
         logs.log(
