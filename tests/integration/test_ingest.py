@@ -351,3 +351,22 @@ def test_pubsub_down_answers_503_with_retry_after_then_succeeds_once_it_is_back(
     finally:
         server.stop()
         pubsub.stop()
+
+
+def test_with_dt_project_ids_set_events_of_another_dt_project_get_403(
+    ingest_topic, pubsub_host, jwks_server, tmp_path
+):
+    env = ingest_env(ingest_topic[0], pubsub_host, jwks_server) | {
+        "DT_PROJECT_IDS": "ccol8iuk9smqiha4e8l0,other1"
+    }
+    server = FunctionServer("ingest", free_port(), env, tmp_path / "ingest.log")
+    server.start()
+    try:
+        assert post(server, TEMPERATURE, headers_for(TEMPERATURE, secret=SECRET)).status_code == 200
+        stranger = with_event(
+            TEMPERATURE, targetName="projects/c0strangerproject000/devices/emucdd6ef2eu277bo8f52vg"
+        )
+        response = post(server, stranger, headers_for(stranger, secret=SECRET))
+        assert_refused(response, 403, "project_not_allowed", "c0strangerproject000")
+    finally:
+        server.stop()
