@@ -125,7 +125,7 @@ class Ingest:
             raise ProjectNotAllowed(
                 f"DT project {event.project_id} is not one this function accepts (DT_PROJECT_IDS)"
             )
-        attributes = event.attributes() | {"source": "webhook"}
+        attributes = fit_attributes(event.attributes() | {"source": "webhook"})  # deviceType is DT's text
         message_id = await self.publisher.publish_async(self.config.pubsub_topic, body, attributes)
         logs.log(
             "INFO",

@@ -370,3 +370,17 @@ def test_with_dt_project_ids_set_events_of_another_dt_project_get_403(
         assert_refused(response, 403, "project_not_allowed", "c0strangerproject000")
     finally:
         server.stop()
+
+
+def test_a_long_non_ascii_device_type_stays_within_pubsubs_byte_limit(
+    ingest_server, ingest_topic, subscriber
+):
+    document = json.loads(TEMPERATURE)
+    document["metadata"]["deviceType"] = "é" * 1000  # 1,000 characters, 2,000 bytes
+    body = json.dumps(document, ensure_ascii=False).encode()
+    response = post(ingest_server, body, headers_for(body, secret=SECRET))
+    assert response.status_code == 200, response.text
+    [message] = [
+        m for m in pull(subscriber, ingest_topic[1], 1) if m.message_id == response.json()["messageId"]
+    ]
+    assert message.attributes["deviceType"] == "é" * 256 and message.data == body  # 512 bytes
