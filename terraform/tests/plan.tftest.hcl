@@ -71,8 +71,9 @@ run "functions_get_the_environment_the_code_reads" {
       PUBSUB_TOPIC      = "projects/my-project/topics/mocked"
       LOG_LEVEL         = "INFO"
       FUNCTION_USE_ASGI = "true"
+      DT_PROJECT_IDS    = "c0md3mm0c7pet3c1vddg"
     })
-    error_message = "ingest must get PUBSUB_TOPIC (the topic's full path), LOG_LEVEL and FUNCTION_USE_ASGI (served on the ASGI server), and no DT_ORGANIZATION_ID unless set."
+    error_message = "ingest must get PUBSUB_TOPIC (the topic's full path), LOG_LEVEL, FUNCTION_USE_ASGI (served on the ASGI server) and DT_PROJECT_IDS (the configured DT projects), and no DT_ORGANIZATION_ID unless set."
   }
   assert {
     condition = [for s in google_cloudfunctions2_function.ingest[0].service_config[0].secret_environment_variables : [s.key, s.secret, s.version]] == [
