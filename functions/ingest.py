@@ -15,7 +15,6 @@ from __future__ import annotations
 import asyncio
 import json
 from collections.abc import AsyncIterator
-from typing import Any
 
 from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response
@@ -112,7 +111,7 @@ class Ingest:
         else:
             self.verifier.verify(request.headers, body)
 
-    async def _accept(self, request: Request) -> dict[str, Any] | Response:
+    async def _accept(self, request: Request) -> Response:
         if request.method != "POST":
             raise MethodNotAllowed(f"{request.method} is not allowed; DT sends POST")
         body = await self._read_body(request)
@@ -135,7 +134,8 @@ class Ingest:
             deviceId=event.device_id,
             messageId=message_id,
         )
-        return {"status": "published", "eventId": event.event_id, "messageId": message_id}
+        answer = {"status": "published", "eventId": event.event_id, "messageId": message_id}
+        return Response(json.dumps(answer), 200, media_type=_JSON)
 
     async def _keep_invalid(self, body: bytes, reason: str) -> Response:
         """A signed body the envelope refuses: published for the router to dead-letter, not lost."""
@@ -153,10 +153,7 @@ class Ingest:
     async def handle(self, request: Request) -> Response:
         """Answer one request; every refusal is a short JSON error naming the problem."""
         try:
-            accepted = await self._accept(request)
-            if isinstance(accepted, Response):
-                return accepted
-            return Response(json.dumps(accepted), 200, media_type=_JSON)
+            return await self._accept(request)
         except IngestError as error:
             severity = "ERROR" if error.status >= 500 else "WARNING"
             logs.log(severity, error.message, httpStatus=error.status, error=error.code)
