@@ -1,5 +1,6 @@
-"""The operators' DT client (ops/dt_api.py) against the fake DT API: https only outside loopback,
-and calls that are not idempotent (`:sync`, PATCH) never retried when DT may have acted on them."""
+"""The operators' tool against the fake DT API: https only outside loopback, calls that are not
+idempotent (`:sync`, PATCH) never retried when DT may have acted on them (ops/dt_api.py); and a
+replayed dead letter that ingest kept as invalid is parsed afresh (ops/dead_letters.py)."""
 
 from __future__ import annotations
 
@@ -7,7 +8,9 @@ from collections.abc import Iterator
 
 import pytest
 
+from functions.publishing import INVALID_BODY_ATTRIBUTE
 from ops import cli
+from ops.dead_letters import replay_attributes
 from ops.dt_api import DtApi, DtApiError, MissingCredentials, RetryPolicy
 from tests.integration.test_ops import DT_PROJECT, add_connector
 from tests.support.fake_dt_api import FakeDtApi
@@ -71,3 +74,13 @@ def test_reads_are_still_retried_on_5xx(fake_dt):
     api = DtApi.from_env(fake_dt.env(), retry=FAST)
     assert api.get_connector(DT_PROJECT, connector)["status"] == "ACTIVE"
     assert [r.status for r in fake_dt.answered(connector)] == [503, 503, 200]
+
+
+def test_a_replayed_dead_letter_that_ingest_kept_as_invalid_is_parsed_afresh():
+
+    kept = {
+        "source": "webhook",
+        INVALID_BODY_ATTRIBUTE: "event.timestamp is malformed",
+        "deadLetterReason": "r",
+    }
+    assert replay_attributes(kept) == {"source": "replay"}
