@@ -173,7 +173,10 @@ class SharedSecretVerifier:
 KEYS_FRESH_SECONDS = 3600.0
 KEYS_STALE_SECONDS = 24 * 3600.0
 JWKS_REFRESH_COOLDOWN_SECONDS = 30.0
-KEYS_RETRY_SECONDS = 5.0  # after a failed fetch, the next one waits at least this long
+# After a failed fetch, the next waits at least this long: with no keys held (requests wait for
+# them), or with keys still serving (a refetch in the background; each failure logs a warning).
+KEYS_RETRY_SECONDS = 5.0
+KEYS_RETRY_WHILE_HELD_SECONDS = 60.0
 _FETCH_TIMEOUT_SECONDS = 5.0
 _MAX_DOCUMENT_BYTES = 1_048_576
 
@@ -263,7 +266,10 @@ class _DtKeys:
             last, interval = (
                 (self._on_demand_at, JWKS_REFRESH_COOLDOWN_SECONDS)
                 if on_demand
-                else (self._attempted_at, KEYS_RETRY_SECONDS)
+                else (
+                    self._attempted_at,
+                    KEYS_RETRY_WHILE_HELD_SECONDS if self._usable(now) else KEYS_RETRY_SECONDS,
+                )
             )
             if last is not None and now - last < interval:
                 return
@@ -290,7 +296,11 @@ class _DtKeys:
         started = self._clock()
         if self._fetched_at is None or started - self._fetched_at >= KEYS_FRESH_SECONDS:
             if self._usable(started):  # refresh behind the requests, which keep the keys held
-                threading.Thread(target=self._refresh, args=(False, False), daemon=True).start()
+                last = self._attempted_at
+                if not self._lock.locked() and (
+                    last is None or started - last >= KEYS_RETRY_WHILE_HELD_SECONDS
+                ):
+                    threading.Thread(target=self._refresh, args=(False, False), daemon=True).start()
             else:
                 self._refresh(blocking=True, on_demand=False)
         if not self._usable(self._clock()):

@@ -571,3 +571,21 @@ def test_a_jwks_uri_off_https_in_the_discovery_document_is_refused(monkeypatch):
     verifier = asymmetric_verifier("https://identity.example/.well-known/openid-configuration")
     with pytest.raises(Unavailable, match="could not be fetched"):
         verifier.verify(signed_by(KEY_A), BODY)
+
+
+def test_keys_older_than_an_hour_are_refreshed_in_the_background_while_they_serve(dt_keys, monkeypatch):
+    clock = [1000.0]
+    verifier = asymmetric_verifier(dt_keys.discovery_url)
+    keys = verifier._schemes[0][1]._keys
+    monkeypatch.setattr(keys, "_clock", lambda: clock[0])
+    verifier.verify(signed_by(KEY_A), BODY)
+    fetched = dt_keys.requests
+    dt_keys.jwks = {"keys": KEY_A.jwks()["keys"] + KEY_B.jwks()["keys"]}
+    clock[0] += 2 * 3600
+    verifier.verify(signed_by(KEY_A), BODY)  # served by the held keys, not waiting for the fetch
+    deadline = time.monotonic() + 10
+    while keys._fetched_at != clock[0] and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert dt_keys.requests == fetched + 2, "the discovery document and the JWKS, read again"
+    verifier.verify(signed_by(KEY_B), BODY)
+    assert dt_keys.requests == fetched + 2
