@@ -23,7 +23,9 @@ from dt_bigquery_ops.errors import OpsError
 from dt_bigquery_ops.google_cloud import ConfirmingPublisher
 
 SOURCE = "replay"
-_ROUTER_ATTRIBUTES = ("originalMessageId",)
+# invalidBody (ingest's mark of a signed body its envelope refused) is dropped too: a replay
+# is parsed afresh, by code that may have learnt the new shape meanwhile.
+_ROUTER_ATTRIBUTES = ("originalMessageId", "invalidBody")
 _PUBSUB_PREFIX = "CloudPubSubDeadLetter"
 _PULL_BATCH = 100
 _HOLD_SECONDS = 120

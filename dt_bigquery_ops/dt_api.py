@@ -25,12 +25,25 @@ from typing import Any
 import jwt
 import requests
 
-from dt_bigquery_ops.deployed import timestamps
+from dt_bigquery_ops.deployed import config, timestamps
 
 DEFAULT_API_URL = "https://api.disruptive-technologies.com"
 DEFAULT_TOKEN_ENDPOINT = "https://identity.disruptive-technologies.com/oauth2/token"  # noqa: S105 (a URL)
 _RETRIED_STATUSES = frozenset({429, 500, 502, 503, 504})
+# A call that is not idempotent (`:sync` pushes events again; a PATCH changes a resource) is
+# retried only when DT certainly did not act on it: a 429, or no connection made at all.
+_NOT_ACTED_ON_STATUSES = frozenset({429})
 _USER_AGENT = "dt-bigquery-ops/0.1"
+
+
+def _never_sent(error: requests.RequestException) -> bool:
+    """Whether the request certainly never reached DT: no connection was made."""
+    if isinstance(error, requests.ConnectTimeout):
+        return True
+    text = str(error)
+    return isinstance(error, requests.ConnectionError) and (
+        "NewConnectionError" in text or "Connection refused" in text or "NameResolutionError" in text
+    )
 
 
 class DtApiError(Exception):
@@ -155,6 +168,12 @@ class DtApi:
         retry: RetryPolicy | None = None,
         timeout_seconds: float = 30.0,
     ) -> None:
+        for name, url in (("DT_API_URL", api_url), ("DT_OIDC_TOKEN_ENDPOINT", token_endpoint)):
+            if not config.is_secure_url(url):
+                # The bearer token and the signed client assertion must never travel in clear text.
+                raise MissingCredentials(
+                    f"{name}={url!r} must be an https URL (plain http only to 127.0.0.1 or localhost)"
+                )
         self.credentials = credentials
         self.base_url = api_url.rstrip("/") + "/v2"
         self.token_endpoint = token_endpoint
@@ -212,25 +231,36 @@ class DtApi:
         return str(token["access_token"]), float(token.get("expires_in", 3600))
 
     # Transport ---------------------------------------------------------------------------
-    def _send(self, method: str, url: str, **kwargs: Any) -> requests.Response:
-        """One request with rate limiting and retries on 429, 5xx and network errors."""
+    def _send(self, method: str, url: str, idempotent: bool = True, **kwargs: Any) -> requests.Response:
+        """One request with rate limiting and retries on 429, 5xx and network errors; a call that
+        is not `idempotent` only on a 429 or a connection never made (DT did not act on it)."""
         attempt = 0
         while True:
             self._limiter.wait()
+            acted_on = False
             try:
                 response = self._session.request(method, url, timeout=self.timeout, **kwargs)
             except requests.RequestException as error:
                 problem, status = f"{type(error).__name__}: {error}", None
                 wait = self.retry.backoff(attempt)
+                acted_on = not _never_sent(error)
             else:
                 status = response.status_code
                 if status not in _RETRIED_STATUSES:
                     return response
+                acted_on = response.status_code not in _NOT_ACTED_ON_STATUSES
                 problem = f"{response.status_code}: {_error_text(response)}"
                 retry_after = self.retry.retry_after(response.headers.get("Retry-After"))
                 wait = self.retry.backoff(attempt) if retry_after is None else retry_after
                 if response.status_code == 429:
                     self._limiter.hold(wait)
+            if acted_on and not idempotent:
+                path = url.removeprefix(self.base_url)
+                raise DtApiError(
+                    f"DT API {method} {path} failed ({problem}) and is not retried: DT may have acted on it; "
+                    "check its effect, then run the command again",
+                    None if response is None else response.status_code,
+                )
             if attempt >= self.retry.max_retries:
                 path = url.removeprefix(self.base_url)
                 raise DtApiError(
@@ -241,12 +271,16 @@ class DtApi:
             self.retries_done += 1
             time.sleep(wait)
 
-    def request(self, method: str, path: str, params: Any = None, body: Any = None) -> dict[str, Any]:
-        """An API call under /v2; raises DtApiError (with its HTTP status) unless DT answers 200."""
+    def request(
+        self, method: str, path: str, params: Any = None, body: Any = None, idempotent: bool | None = None
+    ) -> dict[str, Any]:
+        """An API call under /v2; raises DtApiError (with its HTTP status) unless DT answers 200.
+        `idempotent` defaults to whether `method` is GET (others are retried only when safe)."""
         url = self.base_url + path
-        for renewed in (False, True):
+        idempotent = method == "GET" if idempotent is None else idempotent
+        for renewed in (False, True):  # a 401 was not acted on: asked again with a new token
             headers = {"Authorization": f"Bearer {self._access_token(renew=renewed)}"}
-            response = self._send(method, url, params=params, json=body, headers=headers)
+            response = self._send(method, url, idempotent, params=params, json=body, headers=headers)
             if response.status_code != 401:
                 break
         if response.status_code != 200:

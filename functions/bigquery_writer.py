@@ -111,20 +111,32 @@ class BatchWriter:
                 table_id,
                 [row for row, _ in rows],
                 row_ids=[row_id for _, row_id in rows],
+                # BigQuery then writes the valid rows of a call and reports only the invalid ones,
+                # instead of refusing all with `stopped`: one invalid row costs the good rows of
+                # its batch no delivery attempt. (insertId keeps any redelivery from doubling.)
+                skip_invalid_rows=True,
                 timeout=timeout,
                 retry=bigquery.DEFAULT_RETRY.with_deadline(timeout),
             )
         except Exception as error:  # 5xx, network, deadline, missing table: worth a retry
             return [BigQueryUnavailable(f"{table_id}: {type(error).__name__}: {error}")] * len(rows)
         refused = {entry["index"]: entry.get("errors", []) for entry in errors}
-        outcomes: list[Exception | None] = []
-        for index in range(len(rows)):
-            reasons = refused.get(index)
-            if reasons is None:
-                outcomes.append(None)
-            elif all(reason.get("reason") == "stopped" for reason in reasons):
-                # Refused only because another row of the same call was invalid: retry it.
-                outcomes.append(BigQueryUnavailable(f"{table_id}: row stopped by another row's error"))
-            else:
-                outcomes.append(PoisonMessage(f"BigQuery refused the row for {table_id}: {reasons}"))
-        return outcomes
+        return [row_outcome(table_id, refused.get(index)) for index in range(len(rows))]
+
+
+# The one per-row reason that is about the row itself: it can never be written as it is.
+# Every other reason (stopped, timeout, backendError, internalError, rateLimitExceeded, and any
+# BigQuery adds) is about the call, so it is retried; max_delivery_attempts bounds the retries.
+POISON_REASONS = frozenset({"invalid"})
+
+
+def row_outcome(table_id: str, reasons: list[dict[str, Any]] | None) -> Exception | None:
+    """The outcome of one row of an insertAll call from its `insertErrors` entry (None: written)."""
+    if reasons is None:
+        return None
+    if any(isinstance(reason, dict) and reason.get("reason") in POISON_REASONS for reason in reasons):
+        return PoisonMessage(f"BigQuery refused the row for {table_id}: {reasons}")
+    named = sorted({str(reason.get("reason")) for reason in reasons if isinstance(reason, dict)})
+    return BigQueryUnavailable(
+        f"{table_id}: BigQuery did not write the row ({', '.join(named) or 'no reason'})"
+    )

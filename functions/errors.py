@@ -38,6 +38,14 @@ class BodyTooLarge(IngestError):
     code = "body_too_large"
 
 
+class BodyTimeout(IngestError):
+    """The body did not arrive within BODY_READ_TIMEOUT_SECONDS (a slow sender holds no slot)."""
+
+    status = 408
+    code = "body_timeout"
+    headers: ClassVar[Mapping[str, str]] = MappingProxyType({"Connection": "close"})
+
+
 class InvalidBody(IngestError):
     """The body is not JSON or not a DT event envelope."""
 
@@ -50,6 +58,13 @@ class InvalidSignature(IngestError):
 
     status = 401
     code = "invalid_signature"
+
+
+class ProjectNotAllowed(IngestError):
+    """A genuine DT event of a DT project not in DT_PROJECT_IDS (another team's connector)."""
+
+    status = 403
+    code = "project_not_allowed"
 
 
 class Unavailable(IngestError):

@@ -15,7 +15,7 @@ from __future__ import annotations
 import asyncio
 import os
 import threading
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from concurrent import futures
 
 import google.auth
@@ -35,7 +35,8 @@ Message = tuple[bytes, dict[str, str]]
 INTERACTIVE = pubsub_v1.types.BatchSettings(max_messages=100, max_bytes=1_000_000, max_latency=0.005)
 # Many messages per request: a backfill or a replay publishes whole pages at once.
 BULK = pubsub_v1.types.BatchSettings(max_messages=500, max_bytes=5_000_000, max_latency=0.05)
-# One Publish RPC at most carries 1,000 messages and 10 MB; the loop's batches stay well below.
+# One Publish RPC at most carries 1,000 messages and 10 MB; the loop's batches stay well below:
+# a batch holds one message alone (at most MAX_BODY_BYTES, below 10 MB) or at most 4 MB.
 _LOOP_BATCH_MESSAGES = 100
 _LOOP_BATCH_BYTES = 4_000_000
 # Publish RPCs in flight per topic: while they are, new publishes wait and are sent together.
@@ -46,6 +47,38 @@ _IN_FLIGHT = 2
 # The raw protobuf classes: building them costs a fraction of the proto-plus wrappers.
 _MESSAGE = PubsubMessage.pb()
 _REQUEST = PublishRequest.pb()
+
+
+# Pub/Sub's limits on attributes, in bytes (cloud.google.com/pubsub/quotas#resource_limits).
+MAX_ATTRIBUTES = 100
+MAX_ATTRIBUTE_KEY_BYTES = 256
+MAX_ATTRIBUTE_VALUE_BYTES = 1024
+# The attribute that marks a body DT signed but the envelope refused; its value is the reason.
+# The router (and a BigQuery subscription's transform) dead-letters such a message with it.
+INVALID_BODY_ATTRIBUTE = "invalidBody"
+
+
+def cut_utf8(text: str, limit: int) -> str:
+    """`text` cut to at most `limit` bytes of UTF-8, on a character boundary (lone surrogates,
+    which UTF-8 cannot carry, become "?")."""
+    return text.encode("utf-8", "replace")[:limit].decode("utf-8", "ignore")
+
+
+def fit_attributes(attributes: Mapping[str, object], kept: Mapping[str, str] | None = None) -> dict[str, str]:
+    """Attributes Pub/Sub accepts: keys and values cut to its byte limits, at most MAX_ATTRIBUTES;
+    `kept` (ours, e.g. a dead letter's reason) always fit, the others fill what is left in order."""
+    kept = kept or {}
+    fitted = {
+        cut_utf8(key, MAX_ATTRIBUTE_KEY_BYTES): cut_utf8(str(value), MAX_ATTRIBUTE_VALUE_BYTES)
+        for key, value in kept.items()
+    }
+    for key, value in attributes.items():
+        if len(fitted) >= MAX_ATTRIBUTES:
+            break
+        key = cut_utf8(str(key), MAX_ATTRIBUTE_KEY_BYTES)
+        if key and key not in fitted:
+            fitted[key] = cut_utf8(str(value), MAX_ATTRIBUTE_VALUE_BYTES)
+    return fitted
 
 
 def one_line(error: BaseException) -> str:
@@ -71,6 +104,9 @@ class _LoopBatcher:
 
     def add(self, data: bytes, attributes: dict[str, str]) -> asyncio.Future[str]:
         message = _MESSAGE(data=data, attributes=attributes)  # TypeError for non-text attributes
+        size = message.ByteSize()
+        if self._pending and self._bytes + size > _LOOP_BATCH_BYTES:
+            self._flush()  # this message would take the batch past the limit: it starts the next
         loop = asyncio.get_running_loop()
         if not self._pending:
             self._oldest = loop.time()
@@ -78,7 +114,7 @@ class _LoopBatcher:
                 loop.call_soon(self._flush)
         future: asyncio.Future[str] = loop.create_future()
         self._pending.append((message, future))
-        self._bytes += len(data)
+        self._bytes += size
         if len(self._pending) >= _LOOP_BATCH_MESSAGES or self._bytes >= _LOOP_BATCH_BYTES:
             self._flush()
         return future

@@ -24,7 +24,7 @@ from . import catalogue, envelope, logs, rows
 from .bigquery_writer import BatchWriter
 from .config import RouterConfig
 from .errors import InvalidBody, PoisonMessage
-from .publishing import Publisher
+from .publishing import INVALID_BODY_ATTRIBUTE, Publisher, fit_attributes
 
 
 class _Undeliverable(PoisonMessage):
@@ -94,6 +94,8 @@ class Router:
 
     def _write(self, message: dict[str, Any], attributes: dict[str, str], body: bytes) -> str:
         """Write the event's row; return its event type (what the summary counts)."""
+        if INVALID_BODY_ATTRIBUTE in attributes:  # signed by DT, refused by ingest's envelope check
+            raise PoisonMessage(f"not a DT event (kept by ingest): {attributes[INVALID_BODY_ATTRIBUTE]}")
         try:
             event = envelope.parse(body)
         except InvalidBody as error:
@@ -121,11 +123,11 @@ class Router:
 
         Raises (so the delivery is retried, never acked) when the publish is not confirmed.
         """
-        dead_attributes = {key: str(value)[:1024] for key, value in attributes.items()} | {
-            "deadLetterReason": reason[:1024],
+        dead_attributes = fit_attributes(attributes, kept={
+            "deadLetterReason": reason,
             "deadLetteredAt": datetime.now(UTC).isoformat(),
             "originalMessageId": str(message.get("messageId", "")),
-        }
+        })  # fmt: skip
         try:
             self._publish_dead_letter(body, dead_attributes)
         except Exception as error:

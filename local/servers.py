@@ -15,6 +15,7 @@ from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from typing import Any, TextIO
 
+from functions.config import DT_ISSUER
 from local.loopback import LoopbackHttpServer, answer_json
 from local.processes import ROOT, ChildProcess, listening, port_is_free
 
@@ -136,9 +137,16 @@ class JwksServer(LoopbackHttpServer):
     With `gate`, each answer waits until the gate is set (a key server that is slow to answer).
     """
 
-    def __init__(self, jwks: dict[str, Any], port: int = 0, gate: threading.Event | None = None) -> None:
+    def __init__(
+        self,
+        jwks: dict[str, Any],
+        port: int = 0,
+        gate: threading.Event | None = None,
+        issuer: str = DT_ISSUER,
+    ) -> None:
         super().__init__(port)
         self.jwks = jwks
+        self.issuer = issuer
         self.requests = 0
         self.gate = gate
 
@@ -151,7 +159,7 @@ class JwksServer(LoopbackHttpServer):
         if self.gate is not None:
             self.gate.wait(timeout=60)
         if request.path.endswith("/.well-known/openid-configuration"):
-            answer_json(request, 200, {"issuer": "local", "jwks_uri": f"{self.url}/jwks"})
+            answer_json(request, 200, {"issuer": self.issuer, "jwks_uri": f"{self.url}/jwks"})
         elif request.path.endswith("/jwks"):
             answer_json(request, 200, self.jwks)
         else:

@@ -13,6 +13,10 @@ locals {
       FUNCTION_USE_ASGI = "true"
     },
     var.dt_organization_id == null ? {} : { DT_ORGANIZATION_ID = var.dt_organization_id },
+    # The shared secret alone is refused: every request must carry DT's ES256 signature too.
+    var.require_asymmetric_signature ? { DT_REQUIRE_ASYMMETRIC_SIGNATURE = "true" } : {},
+    # Events of the configured DT projects only (another project of the organization is refused).
+    { DT_PROJECT_IDS = join(",", local.dt_project_ids) },
   )
 
   # Environment variable => Secret Manager version of the signature secret (secrets.tf).
@@ -84,6 +88,7 @@ resource "google_cloudfunctions2_function" "ingest" {
 
   depends_on = [
     google_project_iam_member.build,
+    google_project_iam_member.build_reads_sources,
     google_artifact_registry_repository_iam_member.build_pushes_images,
     google_secret_manager_secret_iam_member.ingest_reads_signature_secret,
   ]
@@ -132,6 +137,7 @@ resource "google_cloudfunctions2_function" "route" {
 
   depends_on = [
     google_project_iam_member.build,
+    google_project_iam_member.build_reads_sources,
     google_artifact_registry_repository_iam_member.build_pushes_images,
   ]
 }

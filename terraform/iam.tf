@@ -5,7 +5,8 @@
 #   ingest            publish on the events topic; read the signature secret
 #   route             write rows in the dataset; run BigQuery jobs; publish to the dead-letter topic
 #   push              invoke the route function (the identity Pub/Sub pushes as)
-#   build             write build logs; read function sources; push images to this module's repository
+#   build             write build logs; read function sources (their buckets only); push images to
+#                     this module's repository
 #   Pub/Sub's agent   dead-letter: publish to the dead-letter topic, acknowledge on the route
 #                     subscription; sign the push identity's OIDC tokens
 #   allUsers          invoke the ingest function (DT calls it; requests carry DT's signature)
@@ -141,16 +142,31 @@ resource "google_service_account_iam_member" "pubsub_agent_signs_push_tokens" {
 # --- build ----------------------------------------------------------------------------------------
 
 resource "google_project_iam_member" "build" {
-  for_each = toset([
-    "roles/logging.logWriter",
-    # Cloud Functions copies each source archive into a bucket it creates and owns
-    # (gcf-v2-sources-<project number>-<region>), which the build then reads.
-    "roles/storage.objectViewer",
-  ])
+  for_each = toset(["roles/logging.logWriter"])
 
   project = var.project_id
   role    = each.value
   member  = google_service_account.build.member
+}
+
+# Cloud Functions copies each source archive into a bucket it creates and owns
+# (gcf-v2-sources-<project number>-<region>), which the build then reads; it may not exist yet at
+# the first apply, so the grant is on the project, but its condition admits those buckets and
+# this module's source bucket only: not a Terraform state bucket or any other in the project.
+resource "google_project_iam_member" "build_reads_sources" {
+  project = var.project_id
+  role    = "roles/storage.objectViewer"
+  member  = google_service_account.build.member
+
+  condition {
+    title       = "function-sources-only"
+    description = "Only Cloud Functions' source buckets and this module's function source bucket."
+    expression = join(" || ", [
+      "resource.name.startsWith(\"projects/_/buckets/gcf-v2-sources-\")",
+      "resource.name == \"projects/_/buckets/${google_storage_bucket.function_source.name}\"",
+      "resource.name.startsWith(\"projects/_/buckets/${google_storage_bucket.function_source.name}/\")",
+    ])
+  }
 }
 
 resource "google_artifact_registry_repository_iam_member" "build_pushes_images" {

@@ -4,10 +4,14 @@
 #   ingest_5xx    DT's requests answered 5xx: Pub/Sub refused or timed out (503), or the
 #                 function failed; DT retries, but disables the connector after 5 days
 #                 (HTTP_PUSH only: with GOOGLE_CLOUD_PUBSUB there is no ingest function)
+#   ingest_4xx    DT's requests refused (4xx): a signature secret that no longer matches, a DT
+#                 project not configured here; DT retries, and disables the connector after 5 days
+#                 (HTTP_PUSH only)
 #   dead_letters  events the router could not write, waiting in the dead-letter subscription
 #   no_events     nothing published to the events topic for alert_no_events_duration_seconds
 #
-# Notifications go to var.notification_channels; with none, incidents show in the console only.
+# Notifications go to var.notification_channels; with none, incidents show in the console only,
+# and the check below warns at every plan.
 # The filters name this deployment's own resources (project, region, names), so that several
 # deployments sharing a project or a metrics scope alert apart.
 
@@ -44,6 +48,13 @@ locals {
       ? "docs/operations.md, \"${heading}\""
       : "[docs/operations.md, \"${heading}\"](${local.runbook_links[key]})"
     )
+  }
+}
+
+check "alerts_reach_someone" {
+  assert {
+    condition     = !var.enable_alerts || length(var.notification_channels) > 0
+    error_message = "enable_alerts is on but notification_channels is empty: the alerts open incidents in the Cloud Monitoring console and notify no one. Give at least one channel (projects/<project>/notificationChannels/<id>), or set enable_alerts = false if you watch otherwise (README, \"Alerts\")."
   }
 }
 
@@ -112,6 +123,76 @@ resource "google_monitoring_alert_policy" "ingest_5xx" {
          - `500` "unexpected error in ingest", crashes, timeouts or "no available instance": the function itself; look at its latest deployment, memory and `ingest_max_instances`.
       2. Fix the cause. DT's retries then deliver what was refused meanwhile.
       3. If DT disabled the connector meanwhile (`./run ops health --project <DT project>` says `SYSTEM_DISABLED`), follow ${local.runbook_references.connector_disabled}.
+
+      More: ${local.runbook_references.alerts}.
+    EOT
+
+    dynamic "links" {
+      for_each = var.runbook_url == null ? {} : { "Runbook: the connector was disabled" = local.runbook_links.connector_disabled }
+      content {
+        display_name = links.key
+        url          = links.value
+      }
+    }
+  }
+
+  depends_on = [google_project_service.monitoring]
+}
+
+# The share of DT's requests refused with 4xx. Once a request is signed, the ingest function
+# answers 2xx even for a body it cannot parse (kept for the dead-letter topic), so a 4xx is a
+# request it does not trust: one DT project's connector refused with 401 for hours (its secret
+# changed in DT Studio, a missed rotation) while the others keep no_events quiet. Junk from the
+# internet is 4xx too, hence a higher ratio and a longer duration than for 5xx.
+resource "google_monitoring_alert_policy" "ingest_4xx" {
+  count = local.ingest_alert_count
+
+  display_name          = "DT to BigQuery (${var.name_prefix}): ingest refuses DT's requests (4xx)"
+  combiner              = "OR"
+  severity              = "ERROR"
+  notification_channels = var.notification_channels
+  user_labels           = var.resource_labels
+
+  conditions {
+    display_name = "More than ${format("%g", var.alert_ingest_4xx_ratio * 100)}% of ingest requests answered 4xx for ${var.alert_ingest_4xx_duration_seconds / 60} min"
+
+    condition_threshold {
+      filter = "${local.ingest_requests} AND metric.label.response_code_class = \"4xx\""
+      aggregations {
+        alignment_period     = "60s"
+        per_series_aligner   = "ALIGN_RATE"
+        cross_series_reducer = "REDUCE_SUM"
+        group_by_fields      = ["resource.label.service_name"]
+      }
+      denominator_filter = local.ingest_requests
+      denominator_aggregations {
+        alignment_period     = "60s"
+        per_series_aligner   = "ALIGN_RATE"
+        cross_series_reducer = "REDUCE_SUM"
+        group_by_fields      = ["resource.label.service_name"]
+      }
+      comparison      = "COMPARISON_GT"
+      threshold_value = var.alert_ingest_4xx_ratio
+      duration        = "${var.alert_ingest_4xx_duration_seconds}s"
+      trigger {
+        count = 1
+      }
+    }
+  }
+
+  documentation {
+    subject   = "DT to BigQuery (${var.name_prefix}): ingest refuses DT's requests (4xx)"
+    mime_type = "text/markdown"
+    content   = <<-EOT
+      The ingest function `${local.ingest_name}` refused more than ${format("%g", var.alert_ingest_4xx_ratio * 100)}% of its requests with a 4xx status for ${var.alert_ingest_4xx_duration_seconds / 60} minutes. If these are DT's requests, DT retries them, but disables the connector after 5 days without a 2xx answer and does not re-send what it could not deliver by then.
+
+      1. Read the refusals (Logs Explorer): `resource.type="cloud_run_revision" resource.labels.service_name="${local.ingest_name}" severity=WARNING`.
+         - `401 invalid_signature` "not signed with the connector's secret": the connector's signature secret no longer matches the function's (see docs/deploy.md, "Rotate the signature secret").
+         - `401` "expired" or "not valid yet": a clock far off on one side.
+         - `403 project_not_allowed`: a connector of a DT project not in `dt_project_ids` points at this function.
+         - Requests without any DT header from unknown addresses: junk traffic; raise `alert_ingest_4xx_ratio` if it persists.
+      2. `./run ops health --project <DT project>` for each DT project says whether DT's deliveries fail.
+      3. If DT disabled the connector meanwhile, follow ${local.runbook_references.connector_disabled}.
 
       More: ${local.runbook_references.alerts}.
     EOT

@@ -71,10 +71,11 @@ output "service_accounts" {
 }
 
 output "alert_policies" {
-  description = "Cloud Monitoring alert policy of each alert (ingest_5xx, dead_letters, no_events), as projects/<project>/alertPolicies/<id>; empty when enable_alerts is false."
+  description = "Cloud Monitoring alert policy of each alert (ingest_5xx, ingest_4xx, dead_letters, no_events), as projects/<project>/alertPolicies/<id>; empty when enable_alerts is false."
   value = {
     for alert, policies in {
       ingest_5xx   = google_monitoring_alert_policy.ingest_5xx
+      ingest_4xx   = google_monitoring_alert_policy.ingest_4xx
       dead_letters = google_monitoring_alert_policy.dead_letters
       no_events    = google_monitoring_alert_policy.no_events
     } : alert => policies[0].name if length(policies) > 0

@@ -95,6 +95,17 @@ variable "dt_organization_id" {
   }
 }
 
+variable "require_asymmetric_signature" {
+  description = "Refuse every request without DT's ES256 signature (DT-Asymmetric-Signature), so that the shared secret alone (in the Terraform state, Secret Manager and DT) cannot pass. Needs dt_organization_id."
+  type        = bool
+  default     = false
+
+  validation {
+    condition     = !var.require_asymmetric_signature || var.dt_organization_id != null
+    error_message = "require_asymmetric_signature needs dt_organization_id (the organization DT's ES256 tokens name)."
+  }
+}
+
 variable "dt_oidc_issuer" {
   description = "OIDC issuer of the tokens DT's Pub/Sub connector presents to Google (GOOGLE_CLOUD_PUBSUB only): DT's data-connector issuer, the one of its asymmetric signature. The workload identity provider fetches its keys from <issuer>/.well-known/openid-configuration."
   type        = string
@@ -339,9 +350,9 @@ variable "route_ingress_settings" {
 # --- Pub/Sub -------------------------------------------------------------------------------------
 
 variable "max_delivery_attempts" {
-  description = "Deliveries of one message to the route function before Pub/Sub moves it to the dead-letter topic."
+  description = "Deliveries of one message to the route function before Pub/Sub moves it to the dead-letter topic. The default, 100 (Pub/Sub's most), with the 10-600 s backoff rides out about 16 hours of BigQuery or IAM outage before anything is dead-lettered; poison (a row that can never be written) is dead-lettered by the router at its first delivery, whatever this is."
   type        = number
-  default     = 10
+  default     = 100
 
   validation {
     condition     = var.max_delivery_attempts >= 5 && var.max_delivery_attempts <= 100
@@ -393,6 +404,28 @@ variable "alert_ingest_5xx_ratio" {
   validation {
     condition     = var.alert_ingest_5xx_ratio > 0 && var.alert_ingest_5xx_ratio < 1
     error_message = "alert_ingest_5xx_ratio must be a fraction between 0 and 1 (exclusive), e.g. 0.05 for 5%."
+  }
+}
+
+variable "alert_ingest_4xx_ratio" {
+  description = "Share of the ingest function's requests answered 4xx (refused: 401 bad signature, 403 another DT project, 413, ...) above which the ingest 4xx alert fires, e.g. 0.2 (20%). A connector whose every request is refused is an outage DT ends by disabling it after 5 days."
+  type        = number
+  default     = 0.2
+
+  validation {
+    condition     = var.alert_ingest_4xx_ratio > 0 && var.alert_ingest_4xx_ratio < 1
+    error_message = "alert_ingest_4xx_ratio must be a fraction between 0 and 1 (exclusive), e.g. 0.2 for 20%."
+  }
+}
+
+variable "alert_ingest_4xx_duration_seconds" {
+  description = "How long the share of 4xx answers must stay above alert_ingest_4xx_ratio before the ingest 4xx alert fires, in seconds (a whole number of minutes); long enough that a burst of junk traffic does not page anyone."
+  type        = number
+  default     = 1800
+
+  validation {
+    condition     = var.alert_ingest_4xx_duration_seconds >= 60 && var.alert_ingest_4xx_duration_seconds <= 86400 && var.alert_ingest_4xx_duration_seconds % 60 == 0
+    error_message = "alert_ingest_4xx_duration_seconds must be a whole number of minutes between 60 and 86400 (Cloud Monitoring takes multiples of 60 s)."
   }
 }
 

@@ -17,6 +17,9 @@ mock_provider "dt" {}
 variables {
   project_id    = "my-project"
   dt_project_id = "c0md3mm0c7pet3c1vddg"
+  # Alerts that notify someone: without a channel, the check alerts_reach_someone fails the plan
+  # (a warning outside terraform test). Runs about alerts without channels set [] and expect it.
+  notification_channels = ["projects/my-project/notificationChannels/1234567890"]
 }
 
 run "tables_and_views_follow_the_schema_files" {
@@ -68,8 +71,9 @@ run "functions_get_the_environment_the_code_reads" {
       PUBSUB_TOPIC      = "projects/my-project/topics/mocked"
       LOG_LEVEL         = "INFO"
       FUNCTION_USE_ASGI = "true"
+      DT_PROJECT_IDS    = "c0md3mm0c7pet3c1vddg"
     })
-    error_message = "ingest must get PUBSUB_TOPIC (the topic's full path), LOG_LEVEL and FUNCTION_USE_ASGI (served on the ASGI server), and no DT_ORGANIZATION_ID unless set."
+    error_message = "ingest must get PUBSUB_TOPIC (the topic's full path), LOG_LEVEL, FUNCTION_USE_ASGI (served on the ASGI server) and DT_PROJECT_IDS (the configured DT projects), and no DT_ORGANIZATION_ID unless set."
   }
   assert {
     condition = [for s in google_cloudfunctions2_function.ingest[0].service_config[0].secret_environment_variables : [s.key, s.secret, s.version]] == [
@@ -112,8 +116,8 @@ run "pubsub_feeds_the_router_with_retries_and_dead_letters" {
     error_message = "The ack deadline must not be shorter than the route function's timeout."
   }
   assert {
-    condition     = google_pubsub_subscription.route.dead_letter_policy[0].max_delivery_attempts == 10 && google_pubsub_subscription.route.dead_letter_policy[0].dead_letter_topic == google_pubsub_topic.dead_letter.id
-    error_message = "After 10 attempts a message must go to the dead-letter topic."
+    condition     = google_pubsub_subscription.route.dead_letter_policy[0].max_delivery_attempts == 100 && google_pubsub_subscription.route.dead_letter_policy[0].dead_letter_topic == google_pubsub_topic.dead_letter.id
+    error_message = "After 100 attempts (hours of retries) a message must go to the dead-letter topic."
   }
   assert {
     condition     = google_pubsub_subscription.route.retry_policy[0].minimum_backoff == "10s" && google_pubsub_subscription.route.expiration_policy[0].ttl == ""
@@ -185,14 +189,14 @@ run "alerts_watch_ingest_errors_dead_letters_and_silence" {
 
   assert {
     condition = alltrue([
-      for policies in [google_monitoring_alert_policy.ingest_5xx, google_monitoring_alert_policy.dead_letters, google_monitoring_alert_policy.no_events] :
+      for policies in [google_monitoring_alert_policy.ingest_5xx, google_monitoring_alert_policy.ingest_4xx, google_monitoring_alert_policy.dead_letters, google_monitoring_alert_policy.no_events] :
       length(policies) == 1 && policies[0].combiner == "OR" && length(policies[0].conditions) == 1
     ])
-    error_message = "With enable_alerts (the default), each of the three alert policies must exist, with one condition."
+    error_message = "With enable_alerts (the default), each of the four alert policies must exist, with one condition."
   }
   assert {
     condition = alltrue([
-      for policies in [google_monitoring_alert_policy.ingest_5xx, google_monitoring_alert_policy.dead_letters, google_monitoring_alert_policy.no_events] :
+      for policies in [google_monitoring_alert_policy.ingest_5xx, google_monitoring_alert_policy.ingest_4xx, google_monitoring_alert_policy.dead_letters, google_monitoring_alert_policy.no_events] :
       policies[0].notification_channels == tolist(["projects/my-project/notificationChannels/1234567890"])
     ])
     error_message = "Every alert policy must notify the given notification channels."
@@ -247,7 +251,7 @@ run "alerts_watch_ingest_errors_dead_letters_and_silence" {
     error_message = "The alerts' documentation must link to their runbooks in docs/operations.md."
   }
   assert {
-    condition     = toset(keys(output.alert_policies)) == toset(["ingest_5xx", "dead_letters", "no_events"])
+    condition     = toset(keys(output.alert_policies)) == toset(["ingest_5xx", "ingest_4xx", "dead_letters", "no_events"])
     error_message = "alert_policies must name each alert's policy."
   }
 }
@@ -260,7 +264,7 @@ run "alerts_can_be_turned_off" {
   }
 
   assert {
-    condition     = length(google_monitoring_alert_policy.ingest_5xx) + length(google_monitoring_alert_policy.dead_letters) + length(google_monitoring_alert_policy.no_events) + length(google_project_service.monitoring) == 0
+    condition     = length(google_monitoring_alert_policy.ingest_5xx) + length(google_monitoring_alert_policy.ingest_4xx) + length(google_monitoring_alert_policy.dead_letters) + length(google_monitoring_alert_policy.no_events) + length(google_project_service.monitoring) == 0
     error_message = "With enable_alerts = false, no alert policy (and no Monitoring API switch) may be created."
   }
   assert {
@@ -273,14 +277,18 @@ run "alerts_without_channels_or_runbook_url" {
   command = plan
 
   variables {
+    notification_channels             = []
     alert_ingest_5xx_ratio            = 0.2
     alert_ingest_5xx_duration_seconds = 600
     alert_no_events_duration_seconds  = 7200
   }
 
+  # Alerts that notify no one: the plan warns.
+  expect_failures = [check.alerts_reach_someone]
+
   assert {
     condition = alltrue([
-      for policies in [google_monitoring_alert_policy.ingest_5xx, google_monitoring_alert_policy.dead_letters, google_monitoring_alert_policy.no_events] :
+      for policies in [google_monitoring_alert_policy.ingest_5xx, google_monitoring_alert_policy.ingest_4xx, google_monitoring_alert_policy.dead_letters, google_monitoring_alert_policy.no_events] :
       length(policies[0].notification_channels) == 0 && length(policies[0].documentation[0].links) == 0
       && strcontains(policies[0].documentation[0].content, "docs/operations.md, \"")
     ])

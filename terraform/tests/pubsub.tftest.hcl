@@ -18,6 +18,9 @@ mock_provider "dt" {}
 variables {
   project_id    = "my-project"
   dt_project_id = "c0md3mm0c7pet3c1vddg"
+  # Alerts that notify someone: without a channel, the check alerts_reach_someone fails the plan
+  # (a warning outside terraform test). Runs about alerts without channels set [] and expect it.
+  notification_channels = ["projects/my-project/notificationChannels/1234567890"]
 }
 
 run "pubsub_connector_publishes_as_the_one_dt_principal" {
@@ -38,9 +41,9 @@ run "pubsub_connector_publishes_as_the_one_dt_principal" {
       + length(google_pubsub_topic_iam_member.ingest_publishes_events)
       + length(google_secret_manager_secret.signature_secret) + length(google_secret_manager_secret_version.signature_secret)
       + length(google_secret_manager_secret_iam_member.ingest_reads_signature_secret)
-      + length(random_password.signature_secret) + length(google_monitoring_alert_policy.ingest_5xx)
+      + length(random_password.signature_secret) + length(google_monitoring_alert_policy.ingest_5xx) + length(google_monitoring_alert_policy.ingest_4xx)
     ) == 0
-    error_message = "With GOOGLE_CLOUD_PUBSUB no ingest function (nor its identity, public grant, secret or 5xx alert) may be deployed."
+    error_message = "With GOOGLE_CLOUD_PUBSUB no ingest function (nor its identity, public grant, secret or 4xx/5xx alert) may be deployed."
   }
   assert {
     condition     = output.ingest_url == null && output.signature_secret == null && !contains(keys(output.service_accounts), "ingest")

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import re
+import socket
 import time
 from pathlib import Path
 
@@ -196,11 +198,21 @@ def test_a_body_over_the_limit_is_refused_with_413(ingest_server):
         (b'{"labels": {}}', "event is missing"),
         (b'{"event": {"eventType": "touch"}}', "event.eventId"),
         (b"\xff\xfe{}", "not valid UTF-8"),
-        (b'{"event": {"eventId": "a", "eventId": "b"}}', "more than once"),
+        ('{"event": {"é": 1, "é": 2}}'.encode(), "more than once"),
     ],
 )
-def test_a_signed_body_that_is_not_a_dt_envelope_is_refused_with_400(ingest_server, body, words):
-    assert_refused(post(ingest_server, body, headers_for(body, secret=SECRET)), 400, "invalid_body", words)
+def test_a_signed_body_that_is_not_a_dt_envelope_is_kept_for_the_dead_letter_topic(
+    ingest_server, ingest_topic, subscriber, body, words
+):
+    """DT signed it: answered 2xx (DT would retry a 4xx, then disable the connector) and published
+    with the reason in the `invalidBody` attribute, which the router dead-letters."""
+    response = post(ingest_server, body, headers_for(body, secret=SECRET))
+    assert response.status_code == 202, response.text
+    answer = response.json()
+    assert answer["status"] == "kept_invalid" and words in answer["message"]
+    [message] = [m for m in pull(subscriber, ingest_topic[1], 1) if m.message_id == answer["messageId"]]
+    assert message.data == body
+    assert words in message.attributes["invalidBody"] and message.attributes["source"] == "webhook"
 
 
 @pytest.mark.parametrize(
@@ -214,7 +226,57 @@ def test_a_signed_body_that_is_not_a_dt_envelope_is_refused_with_400(ingest_serv
 )
 def test_each_required_envelope_field_is_checked(ingest_server, field, value, words):
     body = with_event(TEMPERATURE, **{field: value})
-    assert_refused(post(ingest_server, body, headers_for(body, secret=SECRET)), 400, "invalid_body", words)
+    response = post(ingest_server, body, headers_for(body, secret=SECRET))
+    assert response.status_code == 202 and words in response.json()["message"], response.text
+
+
+def test_an_unsigned_body_that_is_not_a_dt_envelope_is_refused_unread(ingest_server):
+    assert_refused(post(ingest_server, b"not json at all", {}), 401, "invalid_signature", "no X-Dt-Signature")
+
+
+def _address(server: FunctionServer) -> tuple[str, int]:
+    host, port = server.url.removeprefix("http://").split("/")[0].split(":")
+    return host, int(port)
+
+
+def _answer(connection: socket.socket) -> str:
+    """One HTTP answer read from `connection`: its head and its Content-Length of body."""
+    data = b""
+    while b"\r\n\r\n" not in data and (chunk := connection.recv(65536)):
+        data += chunk
+    head, _, body = data.partition(b"\r\n\r\n")
+    length = int(re.search(rb"(?i)content-length: *([0-9]+)", head).group(1))
+    while len(body) < length and (chunk := connection.recv(65536)):
+        body += chunk
+    return (head + b"\r\n\r\n" + body).decode()
+
+
+@pytest.mark.parametrize("chunked", [False, True])
+def test_a_body_of_12_mib_gets_a_413_its_sender_can_read(ingest_server, chunked):
+    """Sent as a client on a real network does (not faster than the server reads), the whole
+    upload goes through and the answer is read after it, not a reset connection mid-upload."""
+    size, piece = 12 * 1024 * 1024, b"x" * 65536
+    framing = b"Transfer-Encoding: chunked" if chunked else b"Content-Length: %d" % size
+    with socket.create_connection(_address(ingest_server), timeout=30) as connection:
+        connection.sendall(b"POST / HTTP/1.1\r\nHost: x\r\n" + framing + b"\r\n\r\n")
+        for sent in range(0, size, len(piece)):
+            connection.sendall(b"10000\r\n" + piece + b"\r\n" if chunked else piece)
+            if sent % (1024 * 1024) == 0:
+                time.sleep(0.02)
+        if chunked:
+            connection.sendall(b"0\r\n\r\n")
+        answer = _answer(connection)
+    assert answer.startswith("HTTP/1.1 413") and "body_too_large" in answer, answer
+
+
+def test_a_body_sent_too_slowly_is_refused_with_408_and_frees_its_slot(ingest_server):
+    with socket.create_connection(_address(ingest_server), timeout=30) as connection:
+        connection.sendall(b"POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 1000\r\n\r\n{")
+        started = time.monotonic()
+        answer = _answer(connection)
+        waited = time.monotonic() - started
+    assert answer.startswith("HTTP/1.1 408") and "body_timeout" in answer, answer
+    assert 4 < waited < 15, waited  # BODY_READ_TIMEOUT_SECONDS: 5 by default
 
 
 def test_a_bad_configuration_stops_ingest_at_start_up_naming_the_variable(
@@ -289,3 +351,36 @@ def test_pubsub_down_answers_503_with_retry_after_then_succeeds_once_it_is_back(
     finally:
         server.stop()
         pubsub.stop()
+
+
+def test_with_dt_project_ids_set_events_of_another_dt_project_get_403(
+    ingest_topic, pubsub_host, jwks_server, tmp_path
+):
+    env = ingest_env(ingest_topic[0], pubsub_host, jwks_server) | {
+        "DT_PROJECT_IDS": "ccol8iuk9smqiha4e8l0,other1"
+    }
+    server = FunctionServer("ingest", free_port(), env, tmp_path / "ingest.log")
+    server.start()
+    try:
+        assert post(server, TEMPERATURE, headers_for(TEMPERATURE, secret=SECRET)).status_code == 200
+        stranger = with_event(
+            TEMPERATURE, targetName="projects/c0strangerproject000/devices/emucdd6ef2eu277bo8f52vg"
+        )
+        response = post(server, stranger, headers_for(stranger, secret=SECRET))
+        assert_refused(response, 403, "project_not_allowed", "c0strangerproject000")
+    finally:
+        server.stop()
+
+
+def test_a_long_non_ascii_device_type_stays_within_pubsubs_byte_limit(
+    ingest_server, ingest_topic, subscriber
+):
+    document = json.loads(TEMPERATURE)
+    document["metadata"]["deviceType"] = "é" * 1000  # 1,000 characters, 2,000 bytes
+    body = json.dumps(document, ensure_ascii=False).encode()
+    response = post(ingest_server, body, headers_for(body, secret=SECRET))
+    assert response.status_code == 200, response.text
+    [message] = [
+        m for m in pull(subscriber, ingest_topic[1], 1) if m.message_id == response.json()["messageId"]
+    ]
+    assert message.attributes["deviceType"] == "é" * 256 and message.data == body  # 512 bytes

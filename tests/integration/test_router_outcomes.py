@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import base64
 import json
+import random
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -32,29 +33,51 @@ ATTRIBUTES = {"type": "google.cloud.pubsub.topic.v1.messagePublished",
 
 class FakeBigQuery:
     """`insert_rows_json` as BigQuery answers it; rows whose event_id is in `invalid` are refused,
-    which stops the rest of their request. `gate` (when set) holds the first `held` calls."""
+    which stops the rest of their request unless `skip_invalid_rows`; rows in `failing` get that
+    per-row reason (a transient one, e.g. timeout). `gate` (when set) holds the first `held` calls."""
 
-    def __init__(self, invalid: set[str] = frozenset(), held: int = 0) -> None:
+    def __init__(
+        self, invalid: set[str] = frozenset(), held: int = 0, failing: dict[str, str] | None = None
+    ) -> None:
         self.invalid = invalid
+        self.failing = failing or {}
+        self.written: list[str] = []
+        self.invalid_message = "no such field: bogus"
         self.held = held
         self.gate = threading.Event()
         self.calls: list[list[str]] = []
         self.lock = threading.Lock()
 
-    def insert_rows_json(self, table: str, rows: list[dict[str, Any]], row_ids: list[str], **_: Any) -> list:
+    def insert_rows_json(
+        self,
+        table: str,
+        rows: list[dict[str, Any]],
+        row_ids: list[str],
+        skip_invalid_rows: bool = False,
+        **_: Any,
+    ) -> list:
         with self.lock:
             self.calls.append([row["event_id"] for row in rows])
             hold = len(self.calls) <= self.held
         if hold:
             assert self.gate.wait(30)
-        if not self.invalid & {row["event_id"] for row in rows}:
-            return []
-        return [
-            {"index": index, "errors": [{"reason": "invalid", "message": "no such field: bogus"}]}
-            if row["event_id"] in self.invalid
-            else {"index": index, "errors": [{"reason": "stopped", "message": ""}]}
-            for index, row in enumerate(rows)
-        ]
+        ids = [row["event_id"] for row in rows]
+        stopped = bool(self.invalid & set(ids)) and not skip_invalid_rows
+        errors = []
+        for index, event_id in enumerate(ids):
+            if event_id in self.invalid:
+                errors.append(
+                    {"index": index, "errors": [{"reason": "invalid", "message": self.invalid_message}]}
+                )
+            elif event_id in self.failing:
+                errors.append(
+                    {"index": index, "errors": [{"reason": self.failing[event_id], "message": "x"}]}
+                )
+            elif stopped:
+                errors.append({"index": index, "errors": [{"reason": "stopped", "message": ""}]})
+            else:
+                self.written.append(event_id)
+        return errors
 
 
 @pytest.fixture
@@ -114,7 +137,7 @@ def test_the_dead_letter_publish_deadline_comes_from_the_environment(dead_letter
     assert RouterConfig.from_env(env | {"DEAD_LETTER_TIMEOUT_SECONDS": ""}).dead_letter_timeout_seconds == 10
 
 
-def test_a_row_refused_by_bigquery_is_dead_lettered_and_the_stopped_rows_of_its_request_retried(
+def test_a_row_refused_by_bigquery_is_dead_lettered_and_the_good_rows_of_its_request_written_at_once(
     subscriber, dead_letter_topic
 ):
     topic, inspect = dead_letter_topic
@@ -132,15 +155,93 @@ def test_a_row_refused_by_bigquery_is_dead_lettered_and_the_stopped_rows_of_its_
         bigquery.gate.set()
         assert busy.result(10) is None
         assert refused.result(10) is None  # dead-lettered, then acked
-        with pytest.raises(BigQueryUnavailable, match="stopped"):
-            stopped.result(10)  # retried
+        assert stopped.result(10) is None  # written in the same request: no delivery attempt lost
     assert bigquery.calls[0] == [first]
     assert sorted(bigquery.calls[1]) == sorted([bad, good]), bigquery.calls
+    assert bigquery.written == [first, good] and len(bigquery.calls) == 2
     [letter] = pull_and_ack(subscriber, inspect, 1)
     assert letter.attributes["eventId"] == bad
     assert "no such field: bogus" in letter.attributes["deadLetterReason"]
-    router.handle(event(good))  # the redelivery is written
-    assert bigquery.calls[-1] == [good]
+
+
+TRANSIENT_REASONS = [
+    "stopped",
+    "timeout",
+    "backendError",
+    "internalError",
+    "rateLimitExceeded",
+    "someNewReason",
+]
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_only_an_invalid_row_is_poison_every_other_per_row_reason_is_retried(
+    subscriber, dead_letter_topic, seed
+):
+    """Generated per-row errors: a random mix of reasons over one request's rows."""
+    topic, inspect = dead_letter_topic
+    rng = random.Random(seed)
+    ids = [new_xid() for _ in range(12)]
+    reasons = {event_id: rng.choice([*TRANSIENT_REASONS, "invalid", None]) for event_id in ids}
+    bigquery = FakeBigQuery(
+        invalid={i for i, r in reasons.items() if r == "invalid"},
+        failing={i: r for i, r in reasons.items() if r not in (None, "invalid")},
+        held=1,
+    )
+    router = router_for(topic, bigquery)
+    with ThreadPoolExecutor(len(ids) + 1) as pool:
+        busy = pool.submit(router.handle, event(new_xid()))
+        deadline = time.monotonic() + 10
+        while not bigquery.calls and time.monotonic() < deadline:
+            time.sleep(0.01)
+        outcomes = {event_id: pool.submit(router.handle, event(event_id)) for event_id in ids}
+        time.sleep(0.3)  # all queued behind the held call: they share the next request
+        bigquery.gate.set()
+        busy.result(10)
+        for event_id, outcome in outcomes.items():
+            if reasons[event_id] in TRANSIENT_REASONS:
+                with pytest.raises(BigQueryUnavailable, match=reasons[event_id]):
+                    outcome.result(10)
+            else:  # written, or dead-lettered (acked either way)
+                assert outcome.result(10) is None
+    assert sorted(bigquery.calls[1]) == sorted(ids)
+    assert set(bigquery.written[1:]) == {i for i, r in reasons.items() if r is None}
+    poison = {i for i, r in reasons.items() if r == "invalid"}
+    letters = pull_and_ack(subscriber, inspect, len(poison)) if poison else []
+    assert {letter.attributes["eventId"] for letter in letters} == poison
+
+
+def test_a_body_ingest_kept_as_invalid_is_dead_lettered_with_its_reason(subscriber, dead_letter_topic):
+    topic, inspect = dead_letter_topic
+    bigquery = FakeBigQuery()
+    body = with_event(example_body("temperature"), eventId=new_xid())  # even a valid one: the marker decides
+    router_for(topic, bigquery).handle(
+        push_event(body, invalidBody="event.timestamp is malformed", source="webhook")
+    )
+    [letter] = pull_and_ack(subscriber, inspect, 1)
+    assert letter.data == body
+    assert (
+        letter.attributes["deadLetterReason"]
+        == "not a DT event (kept by ingest): event.timestamp is malformed"
+    )
+    assert bigquery.calls == []
+
+
+def test_a_dead_letter_keeps_within_pubsubs_attribute_limits_whatever_its_reason_and_attributes(
+    subscriber, dead_letter_topic
+):
+    topic, inspect = dead_letter_topic
+    bigquery = FakeBigQuery(invalid={event_id := new_xid()})
+    attributes = {f"k{i}": "é" * 600 for i in range(120)} | {"ü" * 200: "x", "eventId": event_id}
+    bigquery.invalid_message = "é" * 2000
+    router_for(topic, bigquery).handle(
+        push_event(with_event(example_body("temperature"), eventId=event_id), **attributes)
+    )
+    [letter] = pull_and_ack(subscriber, inspect, 1)
+    assert len(letter.attributes) <= 100
+    assert all(len(k.encode()) <= 256 and len(v.encode()) <= 1024 for k, v in letter.attributes.items())
+    assert letter.attributes["deadLetterReason"].startswith("BigQuery refused the row")
+    assert letter.attributes["originalMessageId"]
 
 
 def test_a_row_that_can_never_fit_one_request_is_dead_lettered_with_its_reason(subscriber, dead_letter_topic):

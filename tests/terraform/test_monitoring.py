@@ -13,7 +13,7 @@ import pytest
 from tests.terraform.support import ROOT, blocks, module_files, references, resource, resources
 
 OPERATIONS = ROOT / "docs" / "operations.md"
-POLICIES = {"ingest_5xx", "dead_letters", "no_events"}
+POLICIES = {"ingest_5xx", "ingest_4xx", "dead_letters", "no_events"}
 
 
 def monitoring_locals() -> dict:
@@ -26,7 +26,7 @@ def github_anchor(heading: str) -> str:
     return re.sub(r"[^a-z0-9 -]", "", heading.lower()).replace(" ", "-")
 
 
-def test_the_module_has_exactly_the_three_alert_policies_and_outputs_each():
+def test_the_module_has_exactly_the_four_alert_policies_and_outputs_each():
     policies = {block.name for block in resources("google_monitoring_alert_policy")}
     assert policies == POLICIES
     (output,) = [block for block in blocks("output") if block.name == "alert_policies"]
@@ -38,7 +38,7 @@ def test_each_policy_follows_enable_alerts_notifies_the_channels_and_documents_w
     body = resource("google_monitoring_alert_policy", name).body
     # No ingest function with GOOGLE_CLOUD_PUBSUB, so no alert on its answers either.
     assert body["count"] == (
-        "${local.ingest_alert_count}" if name == "ingest_5xx" else "${local.alert_count}"
+        "${local.ingest_alert_count}" if name.startswith("ingest_") else "${local.alert_count}"
     )
     assert body["notification_channels"] == "${var.notification_channels}"
     assert body["depends_on"] == ["${google_project_service.monitoring}"]
@@ -53,6 +53,7 @@ def test_each_policy_follows_enable_alerts_notifies_the_channels_and_documents_w
     ("name", "watched"),
     [
         ("ingest_5xx", "google_cloudfunctions2_function.ingest"),
+        ("ingest_4xx", "google_cloudfunctions2_function.ingest"),
         ("dead_letters", "google_pubsub_subscription.dead_letter"),
         ("no_events", "google_pubsub_topic.events"),
     ],

@@ -146,6 +146,7 @@ def test_environment_variables_terraform_sets_are_ones_the_code_reads(evaluated_
         "DT_SIGNATURE_SECRET",
         "DT_SIGNATURE_SECRET_PREVIOUS",
         "FUNCTION_USE_ASGI",
+        "DT_PROJECT_IDS",
     }
     assert ingest <= read
     assert route <= read

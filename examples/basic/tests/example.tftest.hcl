@@ -10,6 +10,9 @@ mock_provider "dt" {}
 variables {
   project_id     = "my-project"
   dt_project_ids = ["c0md3mm0c7pet3c1vddg", "c1aaaaaaaaaaaaaaaaa0"]
+  # Alerts that notify someone: without a channel, the check alerts_reach_someone fails the plan
+  # (a warning outside terraform test). Runs about alerts without channels set [] and expect it.
+  notification_channels = ["projects/my-project/notificationChannels/1234567890"]
 }
 
 run "the_example_plans_the_module_with_a_connector_per_dt_project" {
