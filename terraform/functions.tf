@@ -16,10 +16,11 @@ locals {
   )
 
   # Environment variable => Secret Manager version of the signature secret (secrets.tf).
-  ingest_secret_environment = merge(
+  # None with require_asymmetric_signature: DT_ORGANIZATION_ID alone, DT's ES256 signature only.
+  ingest_secret_environment = local.shared_secret ? merge(
     { DT_SIGNATURE_SECRET = local.current_signature_secret },
     local.previous_signature_secret == null ? {} : { DT_SIGNATURE_SECRET_PREVIOUS = local.previous_signature_secret },
-  )
+  ) : {}
 
   route_environment = {
     BIGQUERY_DATASET  = "${var.project_id}.${google_bigquery_dataset.events.dataset_id}"
@@ -79,6 +80,10 @@ resource "google_cloudfunctions2_function" "ingest" {
     precondition {
       condition     = var.ingest_concurrency == 1 || tonumber(var.ingest_cpu) >= 1
       error_message = "ingest_concurrency above 1 needs ingest_cpu of at least 1."
+    }
+    precondition {
+      condition     = !var.require_asymmetric_signature || var.dt_organization_id != null
+      error_message = "require_asymmetric_signature needs dt_organization_id: without the shared secret, DT's asymmetric signature for that organization is the only check."
     }
   }
 

@@ -54,8 +54,18 @@ output "dt_principal" {
 }
 
 output "signature_secret" {
-  description = "Secret Manager secret holding the connectors' signature secret (its name, not its value); null with GOOGLE_CLOUD_PUBSUB."
-  value       = local.http_push ? google_secret_manager_secret.signature_secret[0].id : null
+  description = "Secret Manager secret holding the connectors' signature secret (its name, not its value); null with GOOGLE_CLOUD_PUBSUB or require_asymmetric_signature."
+  value       = local.shared_secret ? google_secret_manager_secret.signature_secret[0].id : null
+}
+
+output "signature_secret_versions" {
+  description = "The ingest function's secret environment variable (DT_SIGNATURE_SECRET, and DT_SIGNATURE_SECRET_PREVIOUS while rotating) => its generation and Secret Manager version (names, not values); empty when there is no shared secret."
+  value = {
+    for variable, generation in local.ingest_secret_environment : variable => {
+      generation = tonumber(generation)
+      version    = google_secret_manager_secret_version.signature_secret[generation].name
+    }
+  }
 }
 
 output "service_accounts" {
