@@ -59,7 +59,9 @@ def declaration(block: Block) -> dict:
 def test_every_module_input_is_declared_in_the_example_with_its_type_and_default():
     module, example = variables(), variables(EXAMPLE)
     missing = sorted(set(module) - set(example) - NOT_IN_THE_EXAMPLE)
-    assert missing == [], f"examples/basic/variables.tf must declare {missing} (with the module's type and default)"
+    assert missing == [], (
+        f"examples/basic/variables.tf must declare {missing} (with the module's type and default)"
+    )
     for name in set(module) - NOT_IN_THE_EXAMPLE:
         expected, declared = declaration(module[name]), declaration(example[name])
         for key in set(expected) - DECLARED_DIFFERENTLY.get(name, set()):
