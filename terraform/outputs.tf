@@ -90,3 +90,11 @@ output "alert_policies" {
     } : alert => policies[0].name if length(policies) > 0
   }
 }
+
+output "function_names" {
+  description = "Name of each Cloud Function (ingest with HTTP_PUSH only, route), e.g. for `gcloud functions logs read <name> --region <region>`."
+  value = merge(
+    { for function in google_cloudfunctions2_function.ingest : "ingest" => function.name },
+    { route = google_cloudfunctions2_function.route.name },
+  )
+}

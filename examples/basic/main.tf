@@ -30,13 +30,14 @@ provider "dt" {
 module "dt_bigquery" {
   source = "../../terraform"
 
-  # Every input of the module, as declared in variables.tf (tests/terraform checks that none is missing).
+  # Every input of the module (tests/terraform checks that none is missing).
   project_id                        = var.project_id
   region                            = var.region
   name_prefix                       = var.name_prefix
   resource_labels                   = var.resource_labels
   connector_type                    = var.connector_type
   dt_project_ids                    = var.dt_project_ids
+  dt_project_id                     = var.dt_project_id
   dt_organization_id                = var.dt_organization_id
   dt_oidc_issuer                    = var.dt_oidc_issuer
   event_types                       = var.event_types

@@ -47,3 +47,13 @@ output "signature_secret_versions" {
   description = "DT_SIGNATURE_SECRET (and DT_SIGNATURE_SECRET_PREVIOUS while rotating) => generation and Secret Manager version the ingest function reads."
   value       = module.dt_bigquery.signature_secret_versions
 }
+
+output "function_names" {
+  description = "Name of each Cloud Function (ingest with HTTP_PUSH only, route), for `gcloud functions logs read`."
+  value       = module.dt_bigquery.function_names
+}
+
+output "region" {
+  description = "Region of the functions (for gcloud's --region)."
+  value       = var.region
+}

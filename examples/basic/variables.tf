@@ -33,8 +33,15 @@ variable "connector_type" {
 }
 
 variable "dt_project_ids" {
-  description = "DT projects whose events are sent (bare ids, as in DT Studio's URLs): one Data Connector each."
+  description = "DT projects whose events are sent (bare ids as in DT Studio's URLs, without \"projects/\"): one Data Connector each, all into the same topic, tables and dead letters. At least one, here or in dt_project_id."
   type        = list(string)
+  default     = []
+}
+
+variable "dt_project_id" {
+  description = "A single DT project (the bare id as in DT Studio's URL, without \"projects/\"); kept so that single-project configurations keep working. Joins dt_project_ids."
+  type        = string
+  default     = null
 }
 
 variable "dt_organization_id" {

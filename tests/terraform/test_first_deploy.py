@@ -13,19 +13,9 @@ import pytest
 
 from tests.terraform.support import EXAMPLE, MODULE, Block, blocks, module_files, resources
 
-# Module inputs the example leaves out on purpose, with the reason.
-NOT_IN_THE_EXAMPLE = {
-    # The single-project configuration of before dt_project_ids; the example (a new root
-    # configuration) takes dt_project_ids, which dt_project_id only joins.
-    "dt_project_id",
-}
-# Inputs the example declares differently from the module, with the reason.
-DECLARED_DIFFERENTLY = {
-    # Required in the example (one connector per DT project), optional in the module only so that
-    # dt_project_id alone still works.
-    "dt_project_ids": {"default"},
-}
 
+# The example's own inputs, for its provider blocks.
+PROVIDER_SETTINGS = {"dt_api_url", "dt_oidc_token_endpoint", "dt_api_key_id", "dt_api_key_secret", "dt_oidc_email"}
 # Arguments holding a name that must be unique in the Google Cloud project (or in DT).
 NAME_ARGUMENTS = (
     "name",
@@ -38,6 +28,7 @@ NAME_ARGUMENTS = (
     "workload_identity_pool_provider_id",
 )
 # Arguments that place a resource inside another one of this module: its name is then scoped.
+# (Not `topic`: a subscription's name is unique in the whole project.)
 PARENT_ARGUMENTS = ("dataset_id", "bucket", "workload_identity_pool_id")
 DEPLOYMENT_NAMES = re.compile(r"\bvar\.(name_prefix|dataset_id|project_id)\b")
 MODULE_RESOURCE = re.compile(r"\b(google|google-beta|random|dt)_[a-z0-9_]+\.[a-z0-9_]+")
@@ -58,21 +49,19 @@ def declaration(block: Block) -> dict:
 
 def test_every_module_input_is_declared_in_the_example_with_its_type_and_default():
     module, example = variables(), variables(EXAMPLE)
-    missing = sorted(set(module) - set(example) - NOT_IN_THE_EXAMPLE)
+    missing = sorted(set(module) - set(example))
     assert missing == [], (
         f"examples/basic/variables.tf must declare {missing} (with the module's type and default)"
     )
-    for name in set(module) - NOT_IN_THE_EXAMPLE:
-        expected, declared = declaration(module[name]), declaration(example[name])
-        for key in set(expected) - DECLARED_DIFFERENTLY.get(name, set()):
-            assert declared[key] == expected[key], f"{name}: the example's {key} differs from the module's"
+    for name in module:
+        assert declaration(example[name]) == declaration(module[name]), f"{name}: declared differently"
 
 
 def test_the_example_passes_each_of_its_module_inputs_through_unchanged():
     module, example = variables(), variables(EXAMPLE)
     call = {key: value for key, value in module_call().items() if not key.startswith("__")}
     passed = {key: value for key, value in call.items() if key != "source"}
-    expected = {name: f"${{var.{name}}}" for name in set(module) & set(example)}
+    expected = {name: f"${{var.{name}}}" for name in set(module) | set(example) - PROVIDER_SETTINGS}
     assert passed == expected
 
 
