@@ -13,9 +13,14 @@ import pytest
 
 from tests.terraform.support import EXAMPLE, MODULE, Block, blocks, module_files, resources
 
-
 # The example's own inputs, for its provider blocks.
-PROVIDER_SETTINGS = {"dt_api_url", "dt_oidc_token_endpoint", "dt_api_key_id", "dt_api_key_secret", "dt_oidc_email"}
+PROVIDER_SETTINGS = {
+    "dt_api_url",
+    "dt_oidc_token_endpoint",
+    "dt_api_key_id",
+    "dt_api_key_secret",
+    "dt_oidc_email",
+}
 # Arguments holding a name that must be unique in the Google Cloud project (or in DT).
 NAME_ARGUMENTS = (
     "name",

@@ -113,7 +113,9 @@ def example_outputs() -> frozenset[str]:
 
 
 def default(variable: str) -> str:
-    body = re.search(rf'^variable "{variable}" \{{(.*?)^\}}', (MODULE / "variables.tf").read_text(), re.M | re.S)
+    body = re.search(
+        rf'^variable "{variable}" \{{(.*?)^\}}', (MODULE / "variables.tf").read_text(), re.M | re.S
+    )
     assert body, variable
     return re.search(r'^\s+default\s+=\s+"([^"]*)"', body.group(1), re.M).group(1)
 
@@ -123,7 +125,9 @@ def created_names() -> frozenset[str]:
     """Names the module gives with the default name_prefix: "<prefix>-<suffix>"."""
     prefix = default("name_prefix")
     text = "\n".join(path.read_text() for path in MODULE.glob("*.tf"))
-    return frozenset(f"{prefix}-{suffix}" for suffix in re.findall(r"\$\{var\.name_prefix\}-([a-z0-9-]+)", text))
+    return frozenset(
+        f"{prefix}-{suffix}" for suffix in re.findall(r"\$\{var\.name_prefix\}-([a-z0-9-]+)", text)
+    )
 
 
 @functools.cache
@@ -200,7 +204,11 @@ def string_literals() -> frozenset[str]:
 def bigquery_names() -> frozenset[str]:
     """Tables and views Terraform creates (main.tf/bigquery.tf derive them from these same files)."""
     tables = [table.name for table in catalogue.all_tables()]
-    views = [path.stem for path in (ROOT / "functions" / "schemas" / "views").glob("*.sql") if path.stem != "dedupe"]
+    views = [
+        path.stem
+        for path in (ROOT / "functions" / "schemas" / "views").glob("*.sql")
+        if path.stem != "dedupe"
+    ]
     return frozenset([*tables, *(name + catalogue.LOG_SUFFIX for name in tables), *views])
 
 
@@ -277,7 +285,9 @@ def function_variables_table(doc: Doc) -> Iterator[str]:
     read = environment_variables_read([ROOT / "main.py", *sorted((ROOT / "functions").rglob("*.py"))])
     configured = set(re.findall(r"^\s+([A-Z][A-Z0-9_]+)\s+=", (MODULE / "functions.tf").read_text(), re.M))
     if doc.path.name == "contracts.md" or "| variable | function |" in doc.text:
-        section = doc.text if doc.path.name == "contracts.md" else doc.text.split("| variable | function |")[1]
+        section = (
+            doc.text if doc.path.name == "contracts.md" else doc.text.split("| variable | function |")[1]
+        )
         section = section.split("\n\n")[0] if doc.path.name != "contracts.md" else section
         documented = set(re.findall(r"`([A-Z][A-Z0-9_]+)`", section))
         for name in sorted(settings - documented):
@@ -326,7 +336,9 @@ def ops_invocations(doc: Doc) -> Iterator[str]:
 
 def connector_names(doc: Doc) -> Iterator[str]:
     """A connector name as the docs show it (DT's, Terraform's) is one `--connector` takes."""
-    for name in sorted(set(re.findall(r"projects/(?:<[^>]+>|[^/\s`\"]+)/data[Cc]onnectors/[^\s`\")]+", doc.text))):
+    for name in sorted(
+        set(re.findall(r"projects/(?:<[^>]+>|[^/\s`\"]+)/data[Cc]onnectors/[^\s`\")]+", doc.text))
+    ):
         sample = re.sub(r"<[^>]+>|\$\{?\w+\}?", "c0md3mm0c7pet3c1vddg", name)
         try:
             options.dt_connector(sample, sample.split("/")[1])
@@ -394,14 +406,19 @@ def gcloud_project_set(doc: Doc) -> Iterator[str]:
     for line in doc.block_lines():
         if "gcloud config set project" in line:
             seen_config = True
-        elif re.match(r"^\s*(bq|gcloud (?!auth|config|components|iam workload))\S*\s", line):
-            if not seen_config and "--project" not in line:
-                yield f"`{line.strip()[:80]}` runs before `gcloud config set project` (in this doc)"
-                return
+        elif (
+            re.match(r"^\s*(bq|gcloud (?!auth|config|components|iam workload))\S*\s", line)
+            and not seen_config
+            and "--project" not in line
+        ):
+            yield f"`{line.strip()[:80]}` runs before `gcloud config set project` (in this doc)"
+            return
 
 
 def machine_paths(doc: Doc) -> Iterator[str]:
-    for path in re.findall(r"(?:(?<![\w.~$])/(?:work|home/[a-z]\w*|Users|root)/\S*|…/shared\S*|\.\./shared\S*)", doc.text):
+    for path in re.findall(
+        r"(?:(?<![\w.~$])/(?:work|home/[a-z]\w*|Users|root)/\S*|…/shared\S*|\.\./shared\S*)", doc.text
+    ):
         yield f"{path}: a path of a developer's machine or outside the repository"
 
 
@@ -463,7 +480,9 @@ def test_the_docs_name_only_what_exists(check):
 
 
 def test_run_help_names_every_ops_subcommand():
-    help_lines = [line for line in (ROOT / "run").read_text().splitlines() if line.startswith("#   ./run ops")]
+    help_lines = [
+        line for line in (ROOT / "run").read_text().splitlines() if line.startswith("#   ./run ops")
+    ]
     assert help_lines and all(name in help_lines[0] for name in ops_commands())
 
 
