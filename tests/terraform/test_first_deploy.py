@@ -11,6 +11,10 @@ from pathlib import Path
 
 import pytest
 
+from functions.config import IngestConfig
+from functions.errors import InvalidSignature
+from functions.signature import RequestVerifier
+from local.dt_signing import shared_secret_token
 from tests.terraform.support import EXAMPLE, MODULE, Block, blocks, module_files, resources
 
 # The example's own inputs, for its provider blocks.
@@ -122,3 +126,39 @@ def test_every_name_the_module_gives_is_kept_apart_by_name_prefix_or_dataset_id(
 @pytest.mark.parametrize("expression", ['"dt"', '"${each.key}_log"'])
 def test_a_fixed_name_would_be_reported(expression):
     assert not DEPLOYMENT_NAMES.search(expression)
+
+
+def ingest_environment(offline_check, workspace, **variables) -> dict[str, str]:
+    """The ingest function's environment as Terraform plans it (the topic, computed, given here),
+    with the secret variables it would read from Secret Manager."""
+    planned = offline_check.console(
+        workspace,
+        'jsonencode({ environment = { for k, v in local.ingest_environment : k => v if k != "PUBSUB_TOPIC" },'
+        " secrets = keys(local.ingest_secret_environment) })",
+        {"project_id": "my-project", "dt_project_id": "c0md3mm0c7pet3c1vddg", **variables},
+    )
+    secrets = {name: "a-secret-from-secret-manager" for name in planned["secrets"]}
+    return {**planned["environment"], "PUBSUB_TOPIC": "projects/my-project/topics/dt-bq-events", **secrets}
+
+
+def test_es256_only_gives_the_ingest_function_a_configuration_that_refuses_the_shared_secret(
+    offline_check, workspace
+):
+    """require_asymmetric_signature through the real path: Terraform's environment, the function's
+    own configuration and verifier."""
+    env = ingest_environment(
+        offline_check, workspace, dt_organization_id="c0md3mm0c7pet3c1vdd0", require_asymmetric_signature=True
+    )
+    assert "DT_SIGNATURE_SECRET" not in env and env["DT_ORGANIZATION_ID"] == "c0md3mm0c7pet3c1vdd0"
+    config = IngestConfig.from_env(env)
+    assert config.signature_secrets == () and config.organization_id == "c0md3mm0c7pet3c1vdd0"
+
+    body = b'{"event": {}}'
+    token = shared_secret_token(body, "a-secret-from-secret-manager")
+    with pytest.raises(InvalidSignature, match="DT-Asymmetric-Signature"):
+        RequestVerifier(config).verify({"X-Dt-Signature": token}, body)
+
+
+def test_by_default_the_ingest_function_reads_the_shared_secret(offline_check, workspace):
+    config = IngestConfig.from_env(ingest_environment(offline_check, workspace))
+    assert config.signature_secrets == ("a-secret-from-secret-manager",) and config.organization_id is None
