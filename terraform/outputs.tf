@@ -59,11 +59,12 @@ output "signature_secret" {
 }
 
 output "signature_secret_versions" {
-  description = "The ingest function's secret environment variable (DT_SIGNATURE_SECRET, and DT_SIGNATURE_SECRET_PREVIOUS while rotating) => its generation and Secret Manager version (names, not values); empty when there is no shared secret."
+  description = "The ingest function's secret environment variables (DT_SIGNATURE_SECRET, and DT_SIGNATURE_SECRET_PREVIOUS while rotating) => the generation and the Secret Manager version number it reads (not the value); empty when there is no shared secret."
   value = {
-    for variable, generation in local.ingest_secret_environment : variable => {
-      generation = tonumber(generation)
-      version    = google_secret_manager_secret_version.signature_secret[generation].name
+    for variable in flatten([for function in google_cloudfunctions2_function.ingest : function.service_config[0].secret_environment_variables]) :
+    variable.key => {
+      generation = tonumber(local.ingest_secret_environment[variable.key])
+      version    = variable.version
     }
   }
 }

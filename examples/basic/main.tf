@@ -27,10 +27,10 @@ provider "dt" {
   email          = var.dt_oidc_email
 }
 
+# Every input of the module (tests/terraform checks that none is missing).
 module "dt_bigquery" {
   source = "../../terraform"
 
-  # Every input of the module (tests/terraform checks that none is missing).
   project_id                        = var.project_id
   region                            = var.region
   name_prefix                       = var.name_prefix
