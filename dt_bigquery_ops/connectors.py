@@ -11,11 +11,12 @@ from typing import Any
 
 from dt_bigquery_ops import output
 from dt_bigquery_ops.dt_api import DtApi
-from dt_bigquery_ops.errors import OpsError
+from dt_bigquery_ops.errors import OpsError, UsageError
 
 _SECONDS = re.compile(r"^(\d+(?:\.\d+)?)s$")
 
-NewestRows = Callable[[datetime], list[dict[str, Any]]]
+# (DT project, since) => per event type, the newest event of that DT project in BigQuery.
+NewestRows = Callable[[str, datetime], list[dict[str, Any]]]
 
 
 @dataclass(frozen=True)
@@ -26,6 +27,14 @@ class HealthRequest:
     dataset: str | None = None
     lookback: timedelta = timedelta(days=7)
     max_age: timedelta | None = None
+
+    def __post_init__(self) -> None:
+        if self.max_age is not None and self.dataset is None:
+            # Without a dataset the data's age can't be read: refuse, rather than report HEALTHY.
+            raise UsageError(
+                "--max-age needs the BigQuery dataset to read the newest event from: pass --dataset "
+                "<project>.<dataset> or set BIGQUERY_DATASET (and leave out --no-bigquery)"
+            )
 
 
 def _seconds(latency: Any) -> float | None:
@@ -122,7 +131,7 @@ def check_health(api: DtApi, request: HealthRequest, newest_rows: NewestRows | N
                 "events": row["events"],
                 "ageMinutes": round((now - row["newest_event"]).total_seconds() / 60, 1),
             }
-            for row in newest_rows(since)
+            for row in newest_rows(request.project, since)
         ]
         if request.max_age is not None:
             newest = max((row["newestEvent"] for row in freshness), default=None)
@@ -131,7 +140,8 @@ def check_health(api: DtApi, request: HealthRequest, newest_rows: NewestRows | N
                     "no event" if newest is None else f"the newest event is from {newest:%Y-%m-%d %H:%M:%SZ}"
                 )
                 problems.append(
-                    f"{request.dataset}: {seen}, older than --max-age {request.max_age} (looked back {request.lookback})"
+                    f"{request.dataset}, DT project {request.project}: {seen}, older than --max-age "
+                    f"{request.max_age} (looked back {request.lookback})"
                 )
     return {
         "project": request.project,
@@ -158,7 +168,9 @@ def print_health_result(report: dict[str, Any]) -> None:
         )
         print(f"  endpoint      {connector['url'] or '-'}")
     if report["newestRows"] is not None:
-        print(f"\nNewest events in BigQuery {report['dataset']}, per event type:")
+        print(
+            f"\nNewest events of DT project {report['project']} in BigQuery {report['dataset']}, per event type:"
+        )
         rows = [
             [row["eventType"], row["newestEvent"], row["lastWritten"], row["events"], row["ageMinutes"]]
             for row in report["newestRows"]

@@ -74,12 +74,17 @@ def present_event_ids(
     return {row["event_id"] for row in _query(client, sql, parameters)}
 
 
-def newest_rows(client: bigquery.Client, dataset: str, since: datetime) -> list[dict[str, Any]]:
-    """Per event type: the newest event time, the last write and the number of events since `since`."""
+def newest_rows(client: bigquery.Client, dataset: str, project: str, since: datetime) -> list[dict[str, Any]]:
+    """Per event type, of one DT project (so that another project's events can't hide its silence):
+    the newest event time, the last write and the number of events since `since`."""
     # As above: a checked dataset name, values as parameters.
     sql = (
         "SELECT event_type, MAX(timestamp) AS newest_event, MAX(ingested_at) AS last_written, "  # noqa: S608
-        f"COUNT(*) AS events FROM `{dataset}.events` WHERE timestamp >= @since "
+        f"COUNT(*) AS events FROM `{dataset}.events` WHERE timestamp >= @since AND project_id = @project "
         "GROUP BY event_type ORDER BY event_type"
     )
-    return _query(client, sql, [bigquery.ScalarQueryParameter("since", "TIMESTAMP", since)])
+    parameters = [
+        bigquery.ScalarQueryParameter("since", "TIMESTAMP", since),
+        bigquery.ScalarQueryParameter("project", "STRING", project),
+    ]
+    return _query(client, sql, parameters)

@@ -17,7 +17,8 @@ _UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days", "w": "weeks
 _DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 _DT_ID = re.compile(r"^[A-Za-z0-9_-]{1,128}$")
 _PROJECT_NAME = re.compile(r"^projects/([A-Za-z0-9_-]{1,128})$")
-_CONNECTOR_NAME = re.compile(r"^projects/([A-Za-z0-9_-]{1,128})/dataconnectors/([A-Za-z0-9_-]{1,128})$")
+# DT's API and Terraform's connector_names print `dataConnectors`; DT's URLs say `dataconnectors`.
+_CONNECTOR_NAME = re.compile(r"^projects/([A-Za-z0-9_-]{1,128})/(?i:dataconnectors)/([A-Za-z0-9_-]{1,128})$")
 
 
 def duration(text: str) -> timedelta:
@@ -71,7 +72,7 @@ def dt_project(text: str) -> str:
 
 
 def dt_connector(text: str, project: str) -> str:
-    """A Data Connector id, given bare or as `projects/<p>/dataconnectors/<id>` (of `project`)."""
+    """A Data Connector id, given bare or as `projects/<p>/dataConnectors/<id>` (of `project`)."""
     text = text.strip()
     name = _CONNECTOR_NAME.match(text)
     if name:
@@ -80,7 +81,10 @@ def dt_connector(text: str, project: str) -> str:
         return name.group(2)
     if _DT_ID.match(text):
         return text
-    raise UsageError(f"{text!r} is not a Data Connector; use its id or projects/<p>/dataconnectors/<id>")
+    raise UsageError(
+        f"{text!r} is not a Data Connector; use its id or projects/<p>/dataConnectors/<id> "
+        "(as Terraform's connector_names output prints it)"
+    )
 
 
 def word_list(values: list[str] | None) -> list[str]:

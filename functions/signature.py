@@ -130,7 +130,12 @@ def _refusing_anything_unexpected(header: str, check: Callable[[], None]) -> Non
         raise InvalidSignature(f"the {header} token is malformed") from None
 
 
-_DECODE_OPTIONS = {"verify_exp": False, "verify_iat": False, "verify_nbf": False, "verify_aud": False}
+_DECODE_OPTIONS: jwt.types.Options = {
+    "verify_exp": False,
+    "verify_iat": False,
+    "verify_nbf": False,
+    "verify_aud": False,
+}
 
 
 class SharedSecretVerifier:

@@ -1,6 +1,12 @@
 # One append-only table per schema file (`<table>_log`, may hold redelivered duplicates) and one
 # view per table (`<table>`, one row per event_id), plus the views in functions/schemas/views.
 
+locals {
+  # Retention (var.partition_expiration_days): each day partition of the event tables is deleted
+  # this long after its day; null keeps every event. Applies to every landing table.
+  partition_expiration_ms = var.partition_expiration_days == null ? null : var.partition_expiration_days * 24 * 60 * 60 * 1000
+}
+
 resource "google_bigquery_dataset" "events" {
   #checkov:skip=CKV_GCP_81:Encrypted at rest with Google-managed keys; customer-managed keys are out of this module's scope (README, Security).
   dataset_id  = var.dataset_id
@@ -26,8 +32,9 @@ resource "google_bigquery_table" "log" {
 
   # As the router writes and the views read: a day per partition of the event's own time.
   time_partitioning {
-    type  = "DAY"
-    field = "timestamp"
+    type          = "DAY"
+    field         = "timestamp"
+    expiration_ms = local.partition_expiration_ms
   }
   clustering = ["device_id"]
 }

@@ -16,8 +16,9 @@ resource "dt_data_connector" "bigquery" {
   labels       = var.forwarded_labels
 
   http_config = local.http_push ? {
-    url              = google_cloudfunctions2_function.ingest[0].url
-    signature_secret = random_password.signature_secret[local.current_signature_secret].result
+    url = google_cloudfunctions2_function.ingest[0].url
+    # null with require_asymmetric_signature: DT then signs with its ES256 key only.
+    signature_secret = local.shared_secret ? random_password.signature_secret[local.current_signature_secret].result : null
   } : null
 
   pubsub_config = local.http_push ? null : {

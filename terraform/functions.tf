@@ -20,10 +20,11 @@ locals {
   )
 
   # Environment variable => Secret Manager version of the signature secret (secrets.tf).
-  ingest_secret_environment = merge(
+  # None with require_asymmetric_signature: DT_ORGANIZATION_ID alone, DT's ES256 signature only.
+  ingest_secret_environment = local.shared_secret ? merge(
     { DT_SIGNATURE_SECRET = local.current_signature_secret },
     local.previous_signature_secret == null ? {} : { DT_SIGNATURE_SECRET_PREVIOUS = local.previous_signature_secret },
-  )
+  ) : {}
 
   route_environment = {
     BIGQUERY_DATASET  = "${var.project_id}.${google_bigquery_dataset.events.dataset_id}"

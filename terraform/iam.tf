@@ -60,7 +60,7 @@ resource "google_pubsub_topic_iam_member" "ingest_publishes_events" {
 }
 
 resource "google_secret_manager_secret_iam_member" "ingest_reads_signature_secret" {
-  count = local.ingest_count
+  count = local.shared_secret_count
 
   secret_id = google_secret_manager_secret.signature_secret[0].id
   role      = "roles/secretmanager.secretAccessor"

@@ -11,6 +11,9 @@ locals {
   http_push    = var.connector_type == "HTTP_PUSH"
   ingest_count = local.http_push ? 1 : 0
   pubsub_count = local.http_push ? 0 : 1
+  # DT's shared signature secret (HS256): with HTTP_PUSH, unless only DT's ES256 signature is used.
+  shared_secret       = local.http_push && !var.require_asymmetric_signature
+  shared_secret_count = local.shared_secret ? 1 : 0
 
   # dt_project_id (single-project configurations) joins dt_project_ids; one connector each.
   dt_project_ids = distinct(concat(var.dt_project_id == null ? [] : [var.dt_project_id], var.dt_project_ids))

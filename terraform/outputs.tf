@@ -54,8 +54,19 @@ output "dt_principal" {
 }
 
 output "signature_secret" {
-  description = "Secret Manager secret holding the connectors' signature secret (its name, not its value); null with GOOGLE_CLOUD_PUBSUB."
-  value       = local.http_push ? google_secret_manager_secret.signature_secret[0].id : null
+  description = "Secret Manager secret holding the connectors' signature secret (its name, not its value); null with GOOGLE_CLOUD_PUBSUB or require_asymmetric_signature."
+  value       = local.shared_secret ? google_secret_manager_secret.signature_secret[0].id : null
+}
+
+output "signature_secret_versions" {
+  description = "The ingest function's secret environment variables (DT_SIGNATURE_SECRET, and DT_SIGNATURE_SECRET_PREVIOUS while rotating) => the generation and the Secret Manager version number it reads (not the value); empty when there is no shared secret."
+  value = {
+    for variable in flatten([for function in google_cloudfunctions2_function.ingest : function.service_config[0].secret_environment_variables]) :
+    variable.key => {
+      generation = tonumber(local.ingest_secret_environment[variable.key])
+      version    = variable.version
+    }
+  }
 }
 
 output "service_accounts" {
@@ -80,4 +91,12 @@ output "alert_policies" {
       no_events    = google_monitoring_alert_policy.no_events
     } : alert => policies[0].name if length(policies) > 0
   }
+}
+
+output "function_names" {
+  description = "Name of each Cloud Function (ingest with HTTP_PUSH only, route), e.g. for `gcloud functions logs read <name> --region <region>`."
+  value = merge(
+    { for function in google_cloudfunctions2_function.ingest : "ingest" => function.name },
+    { route = google_cloudfunctions2_function.route.name },
+  )
 }

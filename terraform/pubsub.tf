@@ -5,12 +5,21 @@
 
 locals {
   route_url = google_cloudfunctions2_function.route.service_config[0].uri
+  # Where Pub/Sub may keep messages at rest: the functions' region unless told otherwise.
+  message_storage_regions = var.message_storage_regions == null ? [var.region] : var.message_storage_regions
 }
 
 resource "google_pubsub_topic" "events" {
   #checkov:skip=CKV_GCP_83:Encrypted at rest with Google-managed keys; customer-managed keys are out of this module's scope (README, Security).
   name                       = "${var.name_prefix}-events"
   message_retention_duration = var.message_retention_duration
+
+  dynamic "message_storage_policy" {
+    for_each = length(local.message_storage_regions) > 0 ? [local.message_storage_regions] : []
+    content {
+      allowed_persistence_regions = message_storage_policy.value
+    }
+  }
 
   depends_on = [google_project_service.enabled]
 
@@ -26,6 +35,13 @@ resource "google_pubsub_topic" "dead_letter" {
   #checkov:skip=CKV_GCP_83:Encrypted at rest with Google-managed keys; customer-managed keys are out of this module's scope (README, Security).
   name                       = "${var.name_prefix}-dead-letter"
   message_retention_duration = var.message_retention_duration
+
+  dynamic "message_storage_policy" {
+    for_each = length(local.message_storage_regions) > 0 ? [local.message_storage_regions] : []
+    content {
+      allowed_persistence_regions = message_storage_policy.value
+    }
+  }
 
   depends_on = [google_project_service.enabled]
 }

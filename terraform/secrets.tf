@@ -5,7 +5,8 @@
 # Rotation (docs/deploy.md): raise signature_secret_generation with
 # accept_previous_signature_secret = true, apply, wait, then set it back to false and apply.
 # Each generation is one random_password and one Secret Manager version, keyed by its number.
-# HTTP_PUSH only: DT's Pub/Sub connector signs nothing (Google authenticates DT instead).
+# HTTP_PUSH only: DT's Pub/Sub connector signs nothing (Google authenticates DT instead). With
+# require_asymmetric_signature, none of this exists: DT's ES256 signature alone is checked.
 
 locals {
   current_signature_secret = tostring(var.signature_secret_generation)
@@ -14,7 +15,7 @@ locals {
     ? tostring(var.signature_secret_generation - 1)
     : null
   )
-  signature_secret_generations = toset(local.http_push ? compact([local.current_signature_secret, local.previous_signature_secret]) : [])
+  signature_secret_generations = toset(local.shared_secret ? compact([local.current_signature_secret, local.previous_signature_secret]) : [])
 }
 
 resource "random_password" "signature_secret" {
@@ -26,7 +27,7 @@ resource "random_password" "signature_secret" {
 }
 
 resource "google_secret_manager_secret" "signature_secret" {
-  count = local.ingest_count
+  count = local.shared_secret_count
 
   secret_id = "${var.name_prefix}-signature-secret"
 

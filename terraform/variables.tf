@@ -22,7 +22,7 @@ variable "region" {
 }
 
 variable "name_prefix" {
-  description = "Prefix of every resource name (service accounts, topics, functions, bucket). Lets several deployments share a project."
+  description = "Prefix of every resource name (service accounts, topics, subscriptions, functions, secret, bucket, image repository, workload identity pool, alert policies). Several deployments share a project when each has its own name_prefix and its own dataset_id."
   type        = string
   default     = "dt-bq"
 
@@ -96,7 +96,7 @@ variable "dt_organization_id" {
 }
 
 variable "require_asymmetric_signature" {
-  description = "Refuse every request without DT's ES256 signature (DT-Asymmetric-Signature), so that the shared secret alone (in the Terraform state, Secret Manager and DT) cannot pass. Needs dt_organization_id."
+  description = "ES256 only (HTTP_PUSH, needs dt_organization_id): create the connectors without DT's deprecated shared signature secret, and have the ingest function refuse every request without DT's asymmetric signature (DT-Asymmetric-Signature; DT_REQUIRE_ASYMMETRIC_SIGNATURE). No random_password, Secret Manager secret or version exists then, and no secret is in the Terraform state; signature_secret_generation and accept_previous_signature_secret are ignored."
   type        = bool
   default     = false
 
@@ -175,7 +175,7 @@ variable "accept_previous_signature_secret" {
 # --- BigQuery ------------------------------------------------------------------------------------
 
 variable "dataset_id" {
-  description = "BigQuery dataset holding the event tables and views."
+  description = "BigQuery dataset holding the event tables and views. Give each deployment sharing a project its own (and its own name_prefix). Fixed at creation: changing it replaces the dataset, which deletion_protection refuses."
   type        = string
   default     = "dt"
 
@@ -200,6 +200,17 @@ variable "deletion_protection" {
   description = "Protect the event tables and views from `terraform destroy` and from replacement. Set to false (and apply) before tearing down."
   type        = bool
   default     = true
+}
+
+variable "partition_expiration_days" {
+  description = "Days an event is kept in BigQuery, counted from its own timestamp (the day partition's expiration): older partitions are deleted, rows and raw bodies alike. null (the default) keeps every event for ever. A backfill of events older than this writes nothing that stays."
+  type        = number
+  default     = null
+
+  validation {
+    condition     = var.partition_expiration_days == null || try(var.partition_expiration_days >= 1 && floor(var.partition_expiration_days) == var.partition_expiration_days, false)
+    error_message = "partition_expiration_days must be a whole number of days, 1 or more, or null to keep events for ever."
+  }
 }
 
 # --- Functions -----------------------------------------------------------------------------------
@@ -372,6 +383,17 @@ variable "message_retention_duration" {
       && try(tonumber(trimsuffix(var.message_retention_duration, "s")) <= 604800, false)
     )
     error_message = "message_retention_duration must be between \"600s\" and \"604800s\" (10 minutes to 7 days), in seconds with an s suffix."
+  }
+}
+
+variable "message_storage_regions" {
+  description = "Google Cloud regions where Pub/Sub may store the topics' messages (message_storage_policy). null (the default) pins them to region, so events at rest stay where the functions run; [] leaves it to Pub/Sub and your organization policy."
+  type        = list(string)
+  default     = null
+
+  validation {
+    condition     = alltrue([for region in var.message_storage_regions == null ? [] : var.message_storage_regions : can(regex("^[a-z]+-[a-z]+[0-9]+$", region))])
+    error_message = "message_storage_regions must hold Google Cloud regions such as europe-west1, or be null (the region) or [] (not pinned)."
   }
 }
 

@@ -1,5 +1,6 @@
 terraform {
-  # 1.5: check blocks. The offline checks (scripts/terraform_check.sh) run Terraform 1.11.
+  # 1.5 or newer: the module uses nothing later. The offline checks (scripts/terraform_check.sh,
+  # terraform test with mock providers) need 1.11.
   required_version = ">= 1.5.0"
 
   required_providers {

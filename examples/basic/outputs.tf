@@ -37,3 +37,23 @@ output "dt_principal" {
   description = "The one principal that may publish to the events topic for DT; null with HTTP_PUSH."
   value       = module.dt_bigquery.dt_principal
 }
+
+output "signature_secret" {
+  description = "Secret Manager secret holding the connectors' signature secret (its name; read the value with `gcloud secrets versions access latest --secret <name>`); null without a shared secret."
+  value       = module.dt_bigquery.signature_secret
+}
+
+output "signature_secret_versions" {
+  description = "DT_SIGNATURE_SECRET (and DT_SIGNATURE_SECRET_PREVIOUS while rotating) => generation and Secret Manager version the ingest function reads."
+  value       = module.dt_bigquery.signature_secret_versions
+}
+
+output "function_names" {
+  description = "Name of each Cloud Function (ingest with HTTP_PUSH only, route), for `gcloud functions logs read`."
+  value       = module.dt_bigquery.function_names
+}
+
+output "region" {
+  description = "Region of the functions (for gcloud's --region)."
+  value       = var.region
+}

@@ -1,6 +1,6 @@
 """The operators' tool against the fake DT API: https only outside loopback, calls that are not
-idempotent (`:sync`, PATCH) never retried when DT may have acted on them (ops/dt_api.py); and a
-replayed dead letter that ingest kept as invalid is parsed afresh (ops/dead_letters.py)."""
+idempotent (`:sync`, PATCH) never retried when DT may have acted on them (dt_bigquery_ops/dt_api.py); and a
+replayed dead letter that ingest kept as invalid is parsed afresh (dt_bigquery_ops/dead_letters.py)."""
 
 from __future__ import annotations
 
@@ -8,12 +8,12 @@ from collections.abc import Iterator
 
 import pytest
 
+from dt_bigquery_ops import cli
+from dt_bigquery_ops.dead_letters import replay_attributes
+from dt_bigquery_ops.dt_api import DtApi, DtApiError, MissingCredentials, RetryPolicy
 from functions.publishing import INVALID_BODY_ATTRIBUTE
-from ops import cli
-from ops.dead_letters import replay_attributes
-from ops.dt_api import DtApi, DtApiError, MissingCredentials, RetryPolicy
-from tests.integration.test_ops import DT_PROJECT, add_connector
 from tests.support.fake_dt_api import FakeDtApi
+from tests.support.ops import DT_PROJECT, add_connector
 
 FAST = RetryPolicy(max_retries=3, initial_backoff=0.01)
 

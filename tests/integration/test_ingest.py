@@ -210,7 +210,9 @@ def test_a_signed_body_that_is_not_a_dt_envelope_is_kept_for_the_dead_letter_top
     assert response.status_code == 202, response.text
     answer = response.json()
     assert answer["status"] == "kept_invalid" and words in answer["message"]
-    [message] = [m for m in pull(subscriber, ingest_topic[1], 1) if m.message_id == answer["messageId"]]
+    [message] = [
+        m for m in pull_and_ack(subscriber, ingest_topic[1], 1) if m.message_id == answer["messageId"]
+    ]
     assert message.data == body
     assert words in message.attributes["invalidBody"] and message.attributes["source"] == "webhook"
 
@@ -381,6 +383,8 @@ def test_a_long_non_ascii_device_type_stays_within_pubsubs_byte_limit(
     response = post(ingest_server, body, headers_for(body, secret=SECRET))
     assert response.status_code == 200, response.text
     [message] = [
-        m for m in pull(subscriber, ingest_topic[1], 1) if m.message_id == response.json()["messageId"]
+        m
+        for m in pull_and_ack(subscriber, ingest_topic[1], 1)
+        if m.message_id == response.json()["messageId"]
     ]
     assert message.attributes["deviceType"] == "é" * 256 and message.data == body  # 512 bytes

@@ -25,7 +25,11 @@ from tests.support.ops import (
 def test_health_reports_status_metrics_and_the_newest_row_per_event_type(pipeline, fake_dt):
     connector = add_connector(fake_dt, "ACTIVE", successes=95, errors=1)
     event = json.loads(example_body("temperature"))
-    event["event"].update(eventId=new_xid(), timestamp=timestamps.to_rfc3339(NOW - timedelta(minutes=1)))
+    event["event"].update(
+        eventId=new_xid(),
+        timestamp=timestamps.to_rfc3339(NOW - timedelta(minutes=1)),
+        targetName=f"projects/{DT_PROJECT}/devices/{new_xid()}",  # health reads its own DT project's rows
+    )
     body = json.dumps(event).encode()
     requests.post(pipeline.ingest_url, data=body, headers=headers_for(body, secret=SECRET), timeout=30)
     copies_in_views(pipeline, [event["event"]])

@@ -80,7 +80,7 @@ def test_log_tables_are_partitioned_and_clustered_as_the_router_expects():
     assert log["for_each"] == "${local.tables}"
     assert log["table_id"] == "${each.key}" + LOG_SUFFIX
     assert [{k: v for k, v in p.items() if k != "__is_block__"} for p in log["time_partitioning"]] == [
-        {"type": "DAY", "field": "timestamp"}
+        {"type": "DAY", "field": "timestamp", "expiration_ms": "${local.partition_expiration_ms}"}
     ]
     assert log["clustering"] == ["device_id"]
     assert (common["timestamp"]["type"], common["timestamp"]["mode"]) == ("TIMESTAMP", "REQUIRED")
@@ -364,6 +364,8 @@ def test_each_identity_has_exactly_its_least_privilege_grants():
         identity = IDENTITIES[body["member"]]
         if identity in HTTP_PUSH_ONLY | PUBSUB_ONLY:
             expected = "local.ingest_count" if identity in HTTP_PUSH_ONLY else "local.pubsub_count"
+            if "signature_secret" in body.get("secret_id", ""):  # none with require_asymmetric_signature
+                expected = "local.shared_secret_count"
             assert body.get("count") == f"${{{expected}}}", (
                 f"{block.address} must exist with one connector type only"
             )
