@@ -15,17 +15,19 @@ terraform {
 module "production" {
   source = "../.."
 
-  project_id     = "shared-project"
-  dt_project_ids = ["c0md3mm0c7pet3c1vddg"]
+  project_id            = "shared-project"
+  dt_project_ids        = ["c0md3mm0c7pet3c1vddg"]
+  notification_channels = ["projects/shared-project/notificationChannels/1234567890"]
 }
 
 module "staging" {
   source = "../.."
 
-  project_id     = "shared-project"
-  name_prefix    = "dt-bq-staging"
-  dataset_id     = "dt_staging"
-  dt_project_ids = ["c1aaaaaaaaaaaaaaaaa0"]
+  project_id            = "shared-project"
+  name_prefix           = "dt-bq-staging"
+  dataset_id            = "dt_staging"
+  dt_project_ids        = ["c1aaaaaaaaaaaaaaaaa0"]
+  notification_channels = ["projects/shared-project/notificationChannels/1234567890"]
 }
 
 output "datasets" {
