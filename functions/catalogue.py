@@ -17,6 +17,8 @@ from typing import Any
 SCHEMA_DIR = Path(__file__).resolve().parent / "schemas"
 UNKNOWN_TABLE = "unknown_events"
 LOG_SUFFIX = "_log"
+# The one physical table every event lands in, whichever router writes it; the views read it.
+LANDING_TABLE = "events_log"
 
 
 def to_snake_case(name: str) -> str:
@@ -78,6 +80,23 @@ def unknown_table() -> Table:
 
 def all_tables() -> list[Table]:
     return [*event_tables().values(), unknown_table()]
+
+
+@functools.cache
+def landing_fields() -> tuple[dict[str, Any], ...]:
+    """The landing table's schema: the common columns, then one NULLABLE RECORD per table of the
+    catalogue (named after it, holding that table's own columns), filled only for its event type."""
+    records = tuple(
+        {
+            "name": table.name,
+            "type": "RECORD",
+            "mode": "NULLABLE",
+            "description": f"The columns of {table.event_type or 'an unknown'} events; NULL for other types.",
+            "fields": list(table.own_fields),
+        }
+        for table in all_tables()
+    )
+    return (*common_fields(), *records)
 
 
 def table_for(event_type: str) -> Table:
