@@ -16,7 +16,6 @@ from typing import Any
 
 SCHEMA_DIR = Path(__file__).resolve().parent / "schemas"
 UNKNOWN_TABLE = "unknown_events"
-LOG_SUFFIX = "_log"
 # The one physical table every event lands in, whichever router writes it; the views read it.
 LANDING_TABLE = "events_log"
 
@@ -41,13 +40,9 @@ class Table:
     own_fields: tuple[dict[str, Any], ...]
 
     @property
-    def log_table(self) -> str:
-        """The physical append-only table; the view `name` shows each event once."""
-        return self.name + LOG_SUFFIX
-
-    @property
     def schema(self) -> list[dict[str, Any]]:
-        """The whole BigQuery schema: the common columns, then this table's own."""
+        """The columns of the view `name`: the common ones, then this table's own (its record
+        in the landing table, flattened)."""
         return [*common_fields(), *self.own_fields]
 
 
