@@ -2,6 +2,7 @@
 from the same schema files as Terraform (terraform/bigquery.tf renders the same templates).
 
     python -m local.bigquery_setup --endpoint http://127.0.0.1:9050 --project local --dataset dt
+    python -m local.bigquery_setup --project my-project --dataset dt --print-migration
 
 Used by the local pipeline, the tests and the benchmarks against bqemulator; `--endpoint` may be
 any BigQuery endpoint (omit it for Google's, with the ambient credentials).
@@ -52,6 +53,22 @@ def typed_view_values(table: catalogue.Table) -> dict[str, str]:
 
 def typed_view_sql(table: catalogue.Table, project: str, dataset: str) -> str:
     return render(TYPED_VIEW, project, dataset, **typed_view_values(table))
+
+
+def migration_sql(project: str, dataset: str, tables: list[catalogue.Table] | None = None) -> str:
+    """INSERT ... SELECT statements copying the 20-table layout of before (`<table>_log`, the
+    common columns then the table's own) into events_log, one per table: run once after the
+    upgrade (docs/deploy.md). Rows already copied are copied again if run twice; the views show
+    each event once either way."""
+    common = ", ".join(field["name"] for field in catalogue.common_fields())
+    statements = []
+    for table in tables if tables is not None else catalogue.all_tables():
+        own = ", ".join(field["name"] for field in table.own_fields)
+        statements.append(
+            f"INSERT INTO `{project}.{dataset}.{catalogue.LANDING_TABLE}` ({common}, {table.name})\n"
+            f"SELECT {common}, STRUCT({own})\nFROM `{project}.{dataset}.{table.name}_log`;\n"
+        )
+    return "\n".join(statements)
 
 
 def view_files() -> list[Path]:
@@ -119,9 +136,17 @@ def main(arguments: list[str] | None = None) -> int:
     )
     parser.add_argument("--project", required=True, help="project of the dataset")
     parser.add_argument("--dataset", required=True, help="dataset id, created if missing")
+    parser.add_argument(
+        "--print-migration",
+        action="store_true",
+        help="print the SQL that copies the 20 <table>_log tables of before into events_log, and exit",
+    )
     options = parser.parse_args(arguments)
     if not re.fullmatch(r"[A-Za-z0-9_]{1,1024}", options.dataset):
         parser.error(f"--dataset {options.dataset!r}: only letters, digits and underscores")
+    if options.print_migration:
+        print(migration_sql(options.project, options.dataset), end="")
+        return 0
     try:
         create_all(bigquery_client(options.project, options.endpoint), options.project, options.dataset)
     except google_exceptions.GoogleAPICallError as error:

@@ -36,6 +36,7 @@ module "dt_bigquery" {
   resource_labels = var.resource_labels
 
   connector_type     = var.connector_type
+  router             = var.router
   dt_project_ids     = var.dt_project_ids
   dt_organization_id = var.dt_organization_id
   event_types        = var.event_types

@@ -30,6 +30,12 @@ variable "connector_type" {
   default     = "HTTP_PUSH"
 }
 
+variable "router" {
+  description = "function (the route function writes each event into BigQuery) or bigquery_subscription (a Pub/Sub BigQuery subscription with a generated JavaScript transform does, no route function); see docs/deploy.md."
+  type        = string
+  default     = "function"
+}
+
 variable "dt_project_ids" {
   description = "DT projects whose events are sent (bare ids, as in DT Studio's URLs): one Data Connector each."
   type        = list(string)
