@@ -97,7 +97,7 @@ def _events(count: int, seed: int) -> list[bytes]:
 
 
 def _wait_for(pipeline: Pipeline, total: int, timeout: float = 600) -> float:
-    """Seconds until the log tables hold `total` rows in all (polled)."""
+    """Seconds until the events view holds `total` events in all (polled)."""
     started = time.monotonic()
     while time.monotonic() - started < timeout:
         [row] = pipeline.query("SELECT COUNT(*) AS n FROM {dataset}.events")
