@@ -1,6 +1,6 @@
 terraform {
-  # 1.5: check blocks (in the module). The offline checks (scripts/terraform_check.sh) run 1.11.
-  required_version = ">= 1.5.0"
+  # 1.7: removed blocks (in the module). The offline checks (scripts/terraform_check.sh) run 1.11.
+  required_version = ">= 1.7.0"
 
   # The same providers and constraints as the module (../../terraform/versions.tf).
   required_providers {

@@ -55,7 +55,7 @@ run "the_function_router_is_the_default" {
       google_pubsub_subscription.dead_letter_archive.topic == google_pubsub_topic.dead_letter.id
       && google_pubsub_subscription.dead_letter_archive.bigquery_config[0].table == "my-project.dt.dead_letters"
       && google_pubsub_subscription.dead_letter_archive.bigquery_config[0].write_metadata
-      && !google_pubsub_subscription.dead_letter_archive.bigquery_config[0].use_table_schema
+      && google_pubsub_subscription.dead_letter_archive.bigquery_config[0].use_table_schema == false
       && google_pubsub_subscription.dead_letter_archive.expiration_policy[0].ttl == ""
       && google_bigquery_table_iam_member.pubsub_agent_writes_dead_letters.table_id == google_bigquery_table.dead_letters.table_id
       && google_bigquery_table_iam_member.pubsub_agent_writes_dead_letters.member == google_project_service_identity.pubsub.member
@@ -104,8 +104,8 @@ run "the_subscription_router_runs_no_route_function" {
       google_pubsub_subscription.bigquery[0].topic == google_pubsub_topic.events.id
       && google_pubsub_subscription.bigquery[0].bigquery_config[0].table == "my-project.dt.events_log"
       && google_pubsub_subscription.bigquery[0].bigquery_config[0].use_table_schema
-      && !google_pubsub_subscription.bigquery[0].bigquery_config[0].write_metadata
-      && !google_pubsub_subscription.bigquery[0].bigquery_config[0].drop_unknown_fields
+      && google_pubsub_subscription.bigquery[0].bigquery_config[0].write_metadata == false
+      && google_pubsub_subscription.bigquery[0].bigquery_config[0].drop_unknown_fields == false
       && output.bigquery_subscription == google_pubsub_subscription.bigquery[0].id
     )
     error_message = "One BigQuery subscription on the events topic writes events_log with the table's schema, no metadata columns, and refuses (never drops) fields the table lacks."

@@ -105,9 +105,9 @@ MISTAKES = [
     ),
     (
         "pubsub.tf",
-        "  message_transforms {",
-        "  message_transfroms {",
-        'Blocks of type "message_transfroms" are not expected here',
+        '  retry_policy {\n    minimum_backoff = "10s"\n    maximum_backoff = "600s"\n  }\n\n  expiration_policy {\n    ttl = ""\n  }\n\n  depends_on = [google_bigquery_table_iam_member.pubsub_agent_writes_dead_letters]',
+        '  retry_polcy {\n    minimum_backoff = "10s"\n    maximum_backoff = "600s"\n  }\n\n  expiration_policy {\n    ttl = ""\n  }\n\n  depends_on = [google_bigquery_table_iam_member.pubsub_agent_writes_dead_letters]',
+        'Blocks of type "retry_polcy" are not expected here',
     ),
     (
         "pubsub.tf",
@@ -117,8 +117,8 @@ MISTAKES = [
     ),
     (
         "pubsub.tf",
-        "    use_table_schema    = true",
-        "    use_table_schemas   = true",
+        "    use_table_schema    = false",
+        "    use_table_schemas   = false",
         'An argument named "use_table_schemas" is not expected here',
     ),
     (
