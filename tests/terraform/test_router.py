@@ -11,7 +11,14 @@ from pathlib import Path
 
 import pytest
 
-from tests.terraform.support import ROOT, module_files, python_files, resource, resources
+from tests.terraform.support import (
+    ROOT,
+    module_files,
+    planted_test_output,
+    python_files,
+    resource,
+    resources,
+)
 
 # The file helper 20b's generator writes and the function it defines (functions/transform).
 TRANSFORM = ROOT / "functions" / "transform" / "dt_event_to_row.js"
@@ -86,17 +93,9 @@ def planted_workspace(offline_check) -> Path:
 def test_a_planted_mistake_fails_the_run_that_guards_against_it(
     offline_check, planted_workspace, mistake, file_name, text, planted, run
 ):
-    path = planted_workspace / file_name
-    original = path.read_text()
-    assert original.count(text) == 1, f"{file_name} should hold {text!r} exactly once"
-    path.write_text(original.replace(text, planted))
-    try:
-        result = offline_check.terraform(
-            planted_workspace, "test", "-no-color", "-filter=tests/router.tftest.hcl"
-        )
-    finally:
-        path.write_text(original)
-    output = result.stdout + result.stderr
+    output = planted_test_output(
+        offline_check, planted_workspace, file_name, text, planted, "router.tftest.hcl"
+    )
     # The same runs pass on the module as it is: test_terraform_test_plans_the_module_with_mocked_providers.
     assert f'run "{run}"... fail' in output, f"{mistake} was not caught:\n{output}"
 
