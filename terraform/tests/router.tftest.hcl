@@ -83,7 +83,8 @@ run "the_subscription_router_runs_no_route_function" {
   command = plan
 
   variables {
-    router = "bigquery_subscription"
+    router                = "bigquery_subscription"
+    max_delivery_attempts = 7
   }
 
   assert {
@@ -113,11 +114,11 @@ run "the_subscription_router_runs_no_route_function" {
   assert {
     condition = (
       try(google_pubsub_subscription.bigquery[0].dead_letter_policy[0].dead_letter_topic, null) == google_pubsub_topic.dead_letter.id
-      && try(google_pubsub_subscription.bigquery[0].dead_letter_policy[0].max_delivery_attempts, null) == 10
+      && try(google_pubsub_subscription.bigquery[0].dead_letter_policy[0].max_delivery_attempts, null) == 7
       && try(google_pubsub_subscription.bigquery[0].retry_policy[0].minimum_backoff, null) == "10s"
       && google_pubsub_subscription.bigquery[0].expiration_policy[0].ttl == ""
     )
-    error_message = "The BigQuery subscription must dead-letter after max_delivery_attempts (10), back off, and never expire."
+    error_message = "The BigQuery subscription must dead-letter after max_delivery_attempts (7 here), back off, and never expire."
   }
   assert {
     condition = (
