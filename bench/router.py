@@ -80,7 +80,7 @@ def _events(count: int, seed: int) -> list[bytes]:
 
 
 def _wait_for(pipeline: Pipeline, total: int, timeout: float = 600) -> float:
-    """The time.monotonic() at which the log tables held `total` rows in all (polled)."""
+    """The time.monotonic() at which the events view held `total` events in all (polled)."""
 
     def landed() -> int:
         [row] = pipeline.query("SELECT COUNT(*) AS n FROM {dataset}.events")

@@ -1,7 +1,8 @@
 """Streaming inserts into BigQuery, batched across concurrent requests, with a deadline.
 
-Each request hands its row to `BatchWriter.write` and waits for the outcome of that row;
-rows that arrive together share one `insertAll` call per table (see `batching`).
+Each request hands its row to `BatchWriter.write` and waits for the outcome of that row; every
+event lands in the one table `catalogue.LANDING_TABLE`, so rows that arrive together, whatever
+their types, share one `insertAll` call (see `batching`).
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from google.auth.credentials import AnonymousCredentials
 from google.cloud import bigquery
 
 from .batching import GroupCommitter, ItemTooLarge, NotSent, QueueFull
+from .catalogue import LANDING_TABLE
 from .config import RouterConfig
 from .errors import PoisonMessage
 
@@ -26,10 +28,10 @@ from .errors import PoisonMessage
 MAX_REQUEST_BYTES = 10_000_000
 MAX_ROWS_PER_INSERT = 500
 _ROW_BYTES_BUDGET = 9_000_000
-# Per table: at most this many rows wait for a call; beyond, requests are refused (retryable).
+# At most this many rows wait for a call; beyond, requests are refused (retryable).
 _MAX_QUEUED_ROWS = 5_000
 _MAX_QUEUED_BYTES = 64_000_000
-_SENDERS_PER_TABLE = 1  # batches grow while a call is in flight; tables never share a sender
+_SENDERS = 1  # batches grow while a call is in flight
 
 
 def encoded_size(row: dict[str, Any], row_id: str) -> int:
@@ -53,7 +55,7 @@ class BigQueryUnavailable(Exception):
 
 
 class BatchWriter:
-    """Inserts rows into `<project>.<dataset>.<table>`; one client per process, made on first use."""
+    """Inserts rows into `<project>.<dataset>.events_log`; one client per process, made on first use."""
 
     def __init__(self, config: RouterConfig, client: bigquery.Client | None = None) -> None:
         self._config = config
@@ -65,7 +67,7 @@ class BatchWriter:
             max_bytes=_ROW_BYTES_BUDGET,
             max_queued_items=_MAX_QUEUED_ROWS,
             max_queued_bytes=_MAX_QUEUED_BYTES,
-            senders_per_key=_SENDERS_PER_TABLE,
+            senders_per_key=_SENDERS,
             name="bigquery-insert",
         )
 
@@ -77,8 +79,9 @@ class BatchWriter:
                 )
             return self._client
 
-    def write(self, table: str, row: dict[str, Any], row_id: str) -> None:
-        """Insert one row; raises BigQueryUnavailable (retry) or PoisonMessage (never retry).
+    def write(self, row: dict[str, Any], row_id: str) -> None:
+        """Insert one row into the landing table; raises BigQueryUnavailable (retry) or
+        PoisonMessage (never retry).
 
         The row waits at most half the BigQuery timeout for its call to start; if it has not
         started by then it is withdrawn and never sent (Pub/Sub redelivers the message). So a
@@ -87,20 +90,24 @@ class BatchWriter:
         timeout = self._config.bigquery_timeout_seconds
         size = encoded_size(row, row_id)
         try:
-            self._committer.submit(table, (row, row_id), size, timeout=timeout / 2, send_timeout=timeout + 2)
+            self._committer.submit(
+                LANDING_TABLE, (row, row_id), size, timeout=timeout / 2, send_timeout=timeout + 2
+            )
         except ItemTooLarge as error:
             raise PoisonMessage(
-                f"the row for {table} can never fit one BigQuery insertAll request "
+                f"the row for {LANDING_TABLE} can never fit one BigQuery insertAll request "
                 f"({MAX_REQUEST_BYTES} bytes at most): {error}"
             ) from None
         except QueueFull as error:
             raise BigQueryUnavailable(f"too many rows wait for BigQuery: {error}") from None
         except NotSent:
             raise BigQueryUnavailable(
-                f"BigQuery too slow: the row for {table} waited {timeout / 2:g} s"
+                f"BigQuery too slow: the row for {LANDING_TABLE} waited {timeout / 2:g} s"
             ) from None
         except futures.TimeoutError:
-            raise BigQueryUnavailable(f"no answer from BigQuery for {table} within {timeout:g} s") from None
+            raise BigQueryUnavailable(
+                f"no answer from BigQuery for {LANDING_TABLE} within {timeout:g} s"
+            ) from None
 
     def _insert(self, table: Hashable, rows: list[tuple[dict[str, Any], str]]) -> Sequence[Exception | None]:
         config = self._config

@@ -16,7 +16,8 @@ from typing import Any
 
 SCHEMA_DIR = Path(__file__).resolve().parent / "schemas"
 UNKNOWN_TABLE = "unknown_events"
-LOG_SUFFIX = "_log"
+# The one physical table every event lands in, whichever router writes it; the views read it.
+LANDING_TABLE = "events_log"
 
 
 def to_snake_case(name: str) -> str:
@@ -39,13 +40,9 @@ class Table:
     own_fields: tuple[dict[str, Any], ...]
 
     @property
-    def log_table(self) -> str:
-        """The physical append-only table; the view `name` shows each event once."""
-        return self.name + LOG_SUFFIX
-
-    @property
     def schema(self) -> list[dict[str, Any]]:
-        """The whole BigQuery schema: the common columns, then this table's own."""
+        """The columns of the view `name`: the common ones, then this table's own (its record
+        in the landing table, flattened)."""
         return [*common_fields(), *self.own_fields]
 
 
@@ -78,6 +75,23 @@ def unknown_table() -> Table:
 
 def all_tables() -> list[Table]:
     return [*event_tables().values(), unknown_table()]
+
+
+@functools.cache
+def landing_fields() -> tuple[dict[str, Any], ...]:
+    """The landing table's schema: the common columns, then one NULLABLE RECORD per table of the
+    catalogue (named after it, holding that table's own columns), filled only for its event type."""
+    records = tuple(
+        {
+            "name": table.name,
+            "type": "RECORD",
+            "mode": "NULLABLE",
+            "description": f"The columns of {table.event_type or 'an unknown'} events; NULL for other types.",
+            "fields": list(table.own_fields),
+        }
+        for table in all_tables()
+    )
+    return (*common_fields(), *records)
 
 
 def table_for(event_type: str) -> Table:

@@ -1,4 +1,4 @@
-"""The `route` function: one Pub/Sub message (a DT event) → one row in its typed table.
+"""The `route` function: one Pub/Sub message (a DT event) → one row in the landing table.
 
 Outcomes, decided here and only here:
 - written: return normally, Pub/Sub acks;
@@ -110,10 +110,10 @@ class Router:
             published_at=message.get("publishTime"),
             ingested_at=datetime.now(UTC),
         )
-        self.writer.write(table.log_table, row, event.event_id)
+        self.writer.write(row, event.event_id)
         if logs.debug_enabled():
             logs.log("DEBUG", "event written", eventId=event.event_id, eventType=event.event_type,
-                     table=table.log_table, messageId=message.get("messageId"))  # fmt: skip
+                     table=table.name, messageId=message.get("messageId"))  # fmt: skip
         return event.event_type
 
     def _dead_letter(

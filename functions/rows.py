@@ -74,7 +74,8 @@ def build(
     published_at: str | None,
     ingested_at: datetime,
 ) -> dict[str, Any]:
-    """The row of `event` for `table`: the common columns, then the type's own columns."""
+    """The row of `event` in the landing table: the common columns, then the record named after
+    `table` with the type's own columns (the other types' records are left out, hence NULL)."""
     metadata = event.metadata or {}
     row: dict[str, Any] = {
         "event_id": event.event_id,
@@ -95,5 +96,5 @@ def build(
     }
     # Unknown types keep their whole `event.data`; known types get typed columns from `data.<type>`.
     values = event.document["event"] if table.event_type is None else (event.data or {})
-    row.update(fill(table.own_fields, values))
+    row[table.name] = fill(table.own_fields, values)
     return row

@@ -77,7 +77,7 @@ def print_summary(pipeline: Pipeline, report: Report, landed: dict[str, int]) ->
     print(format_table(["event type", "sent", "accepted", "landed"], [*rows, total]))
     duplicate_table = catalogue.table_for(report.duplicate_type or "touch")
     where = f"WHERE event_id = '{report.duplicate_id}'"
-    [log] = pipeline.query(f"SELECT COUNT(*) AS n FROM {{dataset}}.{duplicate_table.log_table} {where}")  # noqa: S608
+    [log] = pipeline.query(f"SELECT COUNT(*) AS n FROM {{dataset}}.{catalogue.LANDING_TABLE} {where}")  # noqa: S608
     [view] = pipeline.query(f"SELECT COUNT(*) AS n FROM {{dataset}}.{duplicate_table.name} {where}")  # noqa: S608
     [unknown] = pipeline.query("SELECT COUNT(*) AS n FROM {dataset}.unknown_events")
     [backfilled] = pipeline.query("SELECT COUNT(*) AS n FROM {dataset}.temperature WHERE is_backfilled")
@@ -85,7 +85,7 @@ def print_summary(pipeline: Pipeline, report: Report, landed: dict[str, int]) ->
         f"\nSent in {report.seconds:.1f} s ({sum(report.sent.values()) / max(report.seconds, 1e-6):,.0f} events/s),"
         f" {report.retries} retries.\n"
         f"Redelivered duplicate: event {report.duplicate_id} ({report.duplicate_type}) sent twice:"
-        f" {log['n']} rows in {duplicate_table.log_table}, {view['n']} in the view {duplicate_table.name}.\n"
+        f" {log['n']} rows in {catalogue.LANDING_TABLE}, {view['n']} in the view {duplicate_table.name}.\n"
         f"Unknown event types kept in unknown_events: {unknown['n']}. Backfilled temperature rows: {backfilled['n']}."
     )
 

@@ -1,6 +1,7 @@
 # The two Cloud Functions (2nd gen). Their entry points and environment variables are the ones
 # main.py and functions/config.py read (docs/contracts.md); tests/terraform checks they match.
 # ingest exists with HTTP_PUSH only: with GOOGLE_CLOUD_PUBSUB, DT publishes to the topic itself.
+# route exists with router = "function" only: the BigQuery subscription runs no code of ours.
 
 locals {
   ingest_environment = merge(
@@ -45,13 +46,13 @@ resource "google_cloudfunctions2_function" "ingest" {
   build_config {
     runtime           = var.python_runtime
     entry_point       = "ingest"
-    service_account   = google_service_account.build.id
-    docker_repository = google_artifact_registry_repository.functions.id
+    service_account   = google_service_account.build[0].id
+    docker_repository = google_artifact_registry_repository.functions[0].id
 
     source {
       storage_source {
-        bucket = google_storage_bucket.function_source.name
-        object = google_storage_bucket_object.function_source.name
+        bucket = google_storage_bucket.function_source[0].name
+        object = google_storage_bucket_object.function_source[0].name
       }
     }
   }
@@ -96,20 +97,22 @@ resource "google_cloudfunctions2_function" "ingest" {
 }
 
 resource "google_cloudfunctions2_function" "route" {
+  count = local.route_count
+
   name        = "${var.name_prefix}-route"
   location    = var.region
-  description = "Writes each DT event from the Pub/Sub push subscription to its BigQuery table."
+  description = "Writes each DT event from the Pub/Sub push subscription to BigQuery's events_log."
 
   build_config {
     runtime           = var.python_runtime
     entry_point       = "route"
-    service_account   = google_service_account.build.id
-    docker_repository = google_artifact_registry_repository.functions.id
+    service_account   = google_service_account.build[0].id
+    docker_repository = google_artifact_registry_repository.functions[0].id
 
     source {
       storage_source {
-        bucket = google_storage_bucket.function_source.name
-        object = google_storage_bucket_object.function_source.name
+        bucket = google_storage_bucket.function_source[0].name
+        object = google_storage_bucket_object.function_source[0].name
       }
     }
   }
@@ -125,7 +128,7 @@ resource "google_cloudfunctions2_function" "route" {
     max_instance_request_concurrency = var.route_concurrency
     ingress_settings                 = var.route_ingress_settings
     all_traffic_on_latest_revision   = true
-    service_account_email            = google_service_account.route.email
+    service_account_email            = google_service_account.route[0].email
     environment_variables            = local.route_environment
   }
 

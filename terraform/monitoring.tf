@@ -9,6 +9,11 @@
 #                 (HTTP_PUSH only)
 #   dead_letters  events the router could not write, waiting in the dead-letter subscription
 #   no_events     nothing published to the events topic for alert_no_events_duration_seconds
+#   subscription_backlog
+#                 a BigQuery subscription (events → events_log with the subscription router;
+#                 dead letters → dead_letters always) whose oldest unacknowledged message is
+#                 older than alert_subscription_backlog_seconds: in an error state (table gone,
+#                 permission lost, schema mismatch) it dead-letters nothing, its backlog ages
 #
 # Notifications go to var.notification_channels; with none, incidents show in the console only,
 # and the check below warns at every plan.
@@ -29,12 +34,19 @@ locals {
     "metric.type = \"run.googleapis.com/request_count\"",
   ]) : null
 
+  # The BigQuery subscriptions, by what they write.
+  bigquery_subscriptions = merge(
+    { dead_letters = google_pubsub_subscription.dead_letter_archive.name },
+    local.function_router ? {} : { events_log = google_pubsub_subscription.bigquery[0].name },
+  )
+
   # The runbooks, as headings of docs/operations.md (tests/terraform checks they exist) and, when
   # var.runbook_url says where the on-call reads that file, as links to those headings.
   runbooks = {
     alerts             = "Alerts"
     connector_disabled = "Runbook: the connector was disabled"
     dead_letters       = "Runbook: events in the dead-letter topic"
+    backlog            = "Runbook: a BigQuery subscription does not write"
   }
   runbook_links = {
     for key, heading in local.runbooks : key => (
@@ -251,7 +263,11 @@ resource "google_monitoring_alert_policy" "dead_letters" {
     subject   = "DT to BigQuery (${var.name_prefix}): events in the dead-letter subscription"
     mime_type = "text/markdown"
     content   = <<-EOT
-      Events wait in the dead-letter subscription `${google_pubsub_subscription.dead_letter.name}` (project `${var.project_id}`): the route function could never write them to BigQuery (it logs `message dead-lettered` with the reason), or kept failing until Pub/Sub gave up after ${var.max_delivery_attempts} delivery attempts (it logs `write failed; Pub/Sub will redeliver`). They are missing from BigQuery until replayed, and expire after `message_retention_duration` (${var.message_retention_duration}).
+      %{if local.function_router~}
+      Events wait in the dead-letter subscription `${google_pubsub_subscription.dead_letter.name}` (project `${var.project_id}`): the route function could never write them to BigQuery (it logs `message dead-lettered` with the reason), or kept failing until Pub/Sub gave up after ${var.max_delivery_attempts} delivery attempts (it logs `write failed; Pub/Sub will redeliver`). They are missing from the views until replayed; the subscription keeps them for `message_retention_duration` (${var.message_retention_duration}), the `dead_letters` table for good.
+      %{else~}
+      Events wait in the dead-letter subscription `${google_pubsub_subscription.dead_letter.name}` (project `${var.project_id}`): the BigQuery subscription could not write them (a row the table refused, or its transform failed) after ${var.max_delivery_attempts} delivery attempts; the attribute `CloudPubSubDeadLetterSourceDeliveryErrorMessage` says why. They are missing from the views until replayed; the subscription keeps them for `message_retention_duration` (${var.message_retention_duration}), the `dead_letters` table for good.
+      %{endif~}
 
       1. Inspect them: `./run ops replay-dead-letters --dry-run` lists each with its reason.
       2. Fix the cause (BigQuery unavailable, a table that no longer fits its schema file, ...).
@@ -331,6 +347,72 @@ resource "google_monitoring_alert_policy" "no_events" {
 
     dynamic "links" {
       for_each = var.runbook_url == null ? {} : { "Runbook: the connector was disabled" = local.runbook_links.connector_disabled }
+      content {
+        display_name = links.key
+        url          = links.value
+      }
+    }
+  }
+
+  depends_on = [google_project_service.monitoring]
+}
+
+# The age of the oldest unacknowledged message of each BigQuery subscription, rather than the
+# number of messages waiting: a healthy subscription writes within seconds whatever the traffic,
+# so age is the measure that does not depend on the fleet's size. It is the only sign of a
+# subscription in an error state (the table deleted, the agent's permission lost, a schema
+# mismatch): Pub/Sub then neither writes nor dead-letters, and messages expire after
+# message_retention_duration. A GA gauge sampled every minute.
+resource "google_monitoring_alert_policy" "subscription_backlog" {
+  count = local.alert_count
+
+  display_name          = "DT to BigQuery (${var.name_prefix}): a BigQuery subscription does not write"
+  combiner              = "OR"
+  severity              = "ERROR"
+  notification_channels = var.notification_channels
+  user_labels           = var.resource_labels
+
+  dynamic "conditions" {
+    for_each = local.bigquery_subscriptions
+    content {
+      display_name = "Oldest unacknowledged message in ${conditions.value} (into ${conditions.key}) older than ${var.alert_subscription_backlog_seconds / 60} min"
+
+      condition_threshold {
+        filter = join(" AND ", [
+          "resource.type = \"pubsub_subscription\"",
+          "resource.label.project_id = \"${var.project_id}\"",
+          "resource.label.subscription_id = \"${conditions.value}\"",
+          "metric.type = \"pubsub.googleapis.com/subscription/oldest_unacked_message_age\"",
+        ])
+        aggregations {
+          alignment_period   = "60s"
+          per_series_aligner = "ALIGN_MAX"
+        }
+        comparison      = "COMPARISON_GT"
+        threshold_value = var.alert_subscription_backlog_seconds
+        duration        = "60s"
+        trigger {
+          count = 1
+        }
+      }
+    }
+  }
+
+  documentation {
+    subject   = "DT to BigQuery (${var.name_prefix}): a BigQuery subscription does not write"
+    mime_type = "text/markdown"
+    content   = <<-EOT
+      A BigQuery subscription of project `${var.project_id}` (${join(", ", [for table, name in local.bigquery_subscriptions : "`${name}` into `${table}`"])}) holds a message older than ${var.alert_subscription_backlog_seconds / 60} minutes. Such a subscription in an error state writes nothing and dead-letters nothing: its messages wait, and expire after `message_retention_duration` (${var.message_retention_duration}).
+
+      1. Its state and the reason: `gcloud pubsub subscriptions describe <subscription> --format='value(bigqueryConfig.state)'` (`PERMISSION_DENIED`, `NOT_FOUND`, `SCHEMA_MISMATCH`, `IN_TRANSIT_LOCATION_RESTRICTION`).
+      2. Fix it: the table `${google_bigquery_dataset.events.dataset_id}.<table>` exists with the module's schema (`terraform apply` restores both), and the Pub/Sub service agent has `roles/bigquery.dataEditor` on it.
+      3. The subscription resumes by itself and writes the backlog; the incident closes once the oldest message is young again.
+
+      Step by step: ${local.runbook_references.backlog}.
+    EOT
+
+    dynamic "links" {
+      for_each = var.runbook_url == null ? {} : { "Runbook: a BigQuery subscription does not write" = local.runbook_links.backlog }
       content {
         display_name = links.key
         url          = links.value

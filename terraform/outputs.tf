@@ -4,18 +4,25 @@ output "ingest_url" {
 }
 
 output "dataset" {
-  description = "The BigQuery dataset, as <project>.<dataset> (what the route function writes to)."
+  description = "The BigQuery dataset, as <project>.<dataset> (what the router writes to)."
   value       = "${var.project_id}.${google_bigquery_dataset.events.dataset_id}"
 }
 
 output "tables" {
-  description = "Event table name => its deduplicating view and append-only log table, as <project>.<dataset>.<name>."
+  description = "Event table name => its deduplicating view (one row per event), as <project>.<dataset>.<name>."
   value = {
-    for table in keys(local.tables) : table => {
-      view = "${var.project_id}.${google_bigquery_dataset.events.dataset_id}.${google_bigquery_table.dedupe_view[table].table_id}"
-      log  = "${var.project_id}.${google_bigquery_dataset.events.dataset_id}.${google_bigquery_table.log[table].table_id}"
-    }
+    for table in local.table_names : table => "${var.project_id}.${google_bigquery_dataset.events.dataset_id}.${google_bigquery_table.typed_view[table].table_id}"
   }
+}
+
+output "landing_table" {
+  description = "The append-only table every event lands in, redeliveries included, as <project>.<dataset>.events_log (query the views instead)."
+  value       = "${var.project_id}.${google_bigquery_dataset.events.dataset_id}.${google_bigquery_table.events_log.table_id}"
+}
+
+output "dead_letters_table" {
+  description = "The table that keeps every dead letter for good (body, attributes with the reason, message id, publish time), as <project>.<dataset>.dead_letters."
+  value       = "${var.project_id}.${google_bigquery_dataset.events.dataset_id}.${google_bigquery_table.dead_letters.table_id}"
 }
 
 output "events_topic" {
@@ -24,7 +31,7 @@ output "events_topic" {
 }
 
 output "dead_letter_topic" {
-  description = "Pub/Sub topic of events the route function could not write (projects/<project>/topics/<name>)."
+  description = "Pub/Sub topic of events the router could not write (projects/<project>/topics/<name>)."
   value       = google_pubsub_topic.dead_letter.id
 }
 
@@ -34,8 +41,13 @@ output "dead_letter_subscription" {
 }
 
 output "route_subscription" {
-  description = "Push subscription that feeds the route function."
-  value       = google_pubsub_subscription.route.id
+  description = "Push subscription that feeds the route function; null with router = bigquery_subscription."
+  value       = local.function_router ? google_pubsub_subscription.route[0].id : null
+}
+
+output "bigquery_subscription" {
+  description = "BigQuery subscription that writes each event into events_log (router = bigquery_subscription); null with the function router."
+  value       = local.function_router ? null : google_pubsub_subscription.bigquery[0].id
 }
 
 output "connector_names" {
@@ -73,30 +85,29 @@ output "service_accounts" {
   description = "Email of each identity this module created."
   value = merge(
     { for account in google_service_account.ingest : "ingest" => account.email },
-    {
-      route = google_service_account.route.email
-      push  = google_service_account.push.email
-      build = google_service_account.build.email
-    },
+    { for account in google_service_account.route : "route" => account.email },
+    { for account in google_service_account.push : "push" => account.email },
+    { for account in google_service_account.build : "build" => account.email },
   )
 }
 
 output "alert_policies" {
-  description = "Cloud Monitoring alert policy of each alert (ingest_5xx, ingest_4xx, dead_letters, no_events), as projects/<project>/alertPolicies/<id>; empty when enable_alerts is false."
+  description = "Cloud Monitoring alert policy of each alert (ingest_5xx, ingest_4xx, dead_letters, no_events, subscription_backlog), as projects/<project>/alertPolicies/<id>; empty when enable_alerts is false."
   value = {
     for alert, policies in {
-      ingest_5xx   = google_monitoring_alert_policy.ingest_5xx
-      ingest_4xx   = google_monitoring_alert_policy.ingest_4xx
-      dead_letters = google_monitoring_alert_policy.dead_letters
-      no_events    = google_monitoring_alert_policy.no_events
+      ingest_5xx           = google_monitoring_alert_policy.ingest_5xx
+      ingest_4xx           = google_monitoring_alert_policy.ingest_4xx
+      dead_letters         = google_monitoring_alert_policy.dead_letters
+      no_events            = google_monitoring_alert_policy.no_events
+      subscription_backlog = google_monitoring_alert_policy.subscription_backlog
     } : alert => policies[0].name if length(policies) > 0
   }
 }
 
 output "function_names" {
-  description = "Name of each Cloud Function (ingest with HTTP_PUSH only, route), e.g. for `gcloud functions logs read <name> --region <region>`."
+  description = "Name of each Cloud Function (ingest with HTTP_PUSH only, route with the function router only), e.g. for `gcloud functions logs read <name> --region <region>`."
   value = merge(
     { for function in google_cloudfunctions2_function.ingest : "ingest" => function.name },
-    { route = google_cloudfunctions2_function.route.name },
+    { for function in google_cloudfunctions2_function.route : "route" => function.name },
   )
 }

@@ -172,6 +172,19 @@ variable "accept_previous_signature_secret" {
   default     = false
 }
 
+# --- Router --------------------------------------------------------------------------------------
+
+variable "router" {
+  description = "What writes each event from the events topic into BigQuery's events_log: function (the route function, fed by a push subscription: typed rows, a value that does not fit its column becomes NULL) or bigquery_subscription (a Pub/Sub BigQuery subscription with a JavaScript transform generated from the schema files, functions/transform/dt_event_to_row.js: no route function; with GOOGLE_CLOUD_PUBSUB no function at all). See docs/deploy.md, \"The subscription router\", before choosing it."
+  type        = string
+  default     = "function"
+
+  validation {
+    condition     = contains(["function", "bigquery_subscription"], var.router)
+    error_message = "router must be function or bigquery_subscription."
+  }
+}
+
 # --- BigQuery ------------------------------------------------------------------------------------
 
 variable "dataset_id" {
@@ -361,7 +374,7 @@ variable "route_ingress_settings" {
 # --- Pub/Sub -------------------------------------------------------------------------------------
 
 variable "max_delivery_attempts" {
-  description = "Deliveries of one message to the route function before Pub/Sub moves it to the dead-letter topic. The default, 100 (Pub/Sub's most), with the 10-600 s backoff rides out about 16 hours of BigQuery or IAM outage before anything is dead-lettered; poison (a row that can never be written) is dead-lettered by the router at its first delivery, whatever this is."
+  description = "Deliveries of one message to the router (the route function, or the BigQuery subscription's write) before Pub/Sub moves it to the dead-letter topic. The default, 100 (Pub/Sub's most), with the 10-600 s backoff rides out about 16 hours of BigQuery or IAM outage before anything is dead-lettered; poison (a row that can never be written) is dead-lettered by the route function at its first delivery, whatever this is (the BigQuery subscription retries it up to this many times, without backoff, before its dead-letter topic)."
   type        = number
   default     = 100
 
@@ -470,6 +483,17 @@ variable "alert_no_events_duration_seconds" {
   validation {
     condition     = var.alert_no_events_duration_seconds >= 120 && var.alert_no_events_duration_seconds <= 84600 && var.alert_no_events_duration_seconds % 60 == 0
     error_message = "alert_no_events_duration_seconds must be a whole number of minutes between 120 and 84600 (23.5 hours, the longest absence Cloud Monitoring watches)."
+  }
+}
+
+variable "alert_subscription_backlog_seconds" {
+  description = "Age of the oldest unacknowledged message in a BigQuery subscription (the events one with router = bigquery_subscription, the dead-letter archive always) above which its alert fires, in seconds. A subscription in an error state (table gone, permission lost) dead-letters nothing: its backlog only grows older."
+  type        = number
+  default     = 1800
+
+  validation {
+    condition     = var.alert_subscription_backlog_seconds >= 300 && var.alert_subscription_backlog_seconds <= 86400
+    error_message = "alert_subscription_backlog_seconds must be between 300 (5 minutes) and 86400 (a day: messages expire after message_retention_duration)."
   }
 }
 

@@ -1,6 +1,6 @@
 """What the report reads from BigQuery: the dataset's views, over one time window.
 
-Every query reads the views (one row per event), never the `_log` tables, and aggregates in
+Every query reads the views (one row per event), never `events_log`, and aggregates in
 BigQuery, so that the charts get a few thousand points whatever the fleet's size.
 """
 

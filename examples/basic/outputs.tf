@@ -57,3 +57,18 @@ output "region" {
   description = "Region of the functions (for gcloud's --region)."
   value       = var.region
 }
+
+output "landing_table" {
+  description = "The append-only table every event lands in (query the views instead)."
+  value       = module.dt_bigquery.landing_table
+}
+
+output "dead_letters_table" {
+  description = "The table that keeps every dead letter for good."
+  value       = module.dt_bigquery.dead_letters_table
+}
+
+output "bigquery_subscription" {
+  description = "BigQuery subscription that writes each event into events_log (router = bigquery_subscription); null with the function router."
+  value       = module.dt_bigquery.bigquery_subscription
+}

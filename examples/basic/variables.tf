@@ -32,6 +32,12 @@ variable "connector_type" {
   default     = "HTTP_PUSH"
 }
 
+variable "router" {
+  description = "function (the route function writes each event into BigQuery) or bigquery_subscription (a Pub/Sub BigQuery subscription with a generated JavaScript transform does, no route function); see docs/deploy.md."
+  type        = string
+  default     = "function"
+}
+
 variable "dt_project_ids" {
   description = "DT projects whose events are sent (bare ids as in DT Studio's URLs, without \"projects/\"): one Data Connector each, all into the same topic, tables and dead letters. At least one, here or in dt_project_id."
   type        = list(string)
@@ -322,4 +328,10 @@ variable "exclude_successful_request_logs" {
   description = "Keep Cloud Run's request log entries of this deployment's successful (2xx) requests out of the _Default log bucket (a project log exclusion scoped to its services): about a kilobyte per event and function that would repeat what BigQuery holds. Failed and refused requests are kept. Set false to keep them all."
   type        = bool
   default     = true
+}
+
+variable "alert_subscription_backlog_seconds" {
+  description = "Age of the oldest unacknowledged message in a BigQuery subscription (the events one with router = bigquery_subscription, the dead-letter archive always) above which its alert fires, in seconds. A subscription in an error state (table gone, permission lost) dead-letters nothing: its backlog only grows older."
+  type        = number
+  default     = 1800
 }

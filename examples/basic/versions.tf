@@ -1,7 +1,6 @@
 terraform {
-  # 1.5 or newer: the module uses nothing later. The offline checks (scripts/terraform_check.sh,
-  # terraform test with mock providers) need 1.11.
-  required_version = ">= 1.5.0"
+  # 1.7: removed blocks (in the module). The offline checks (scripts/terraform_check.sh) run 1.11.
+  required_version = ">= 1.7.0"
 
   # The same providers and constraints as the module (../../terraform/versions.tf).
   required_providers {

@@ -95,11 +95,11 @@ run "the_build_identity_reads_the_function_source_buckets_only" {
   }
   assert {
     condition = (
-      google_project_iam_member.build_reads_sources.role == "roles/storage.objectViewer"
-      && strcontains(google_project_iam_member.build_reads_sources.condition[0].expression, "resource.name.startsWith(\"projects/_/buckets/gcf-v2-sources-\")")
-      && strcontains(google_project_iam_member.build_reads_sources.condition[0].expression, "resource.name == \"projects/_/buckets/my-project-dt-bq-source\"")
-      && strcontains(google_project_iam_member.build_reads_sources.condition[0].expression, "resource.name.startsWith(\"projects/_/buckets/my-project-dt-bq-source/\")")
-      && length(regexall("\\|\\|", google_project_iam_member.build_reads_sources.condition[0].expression)) == 2
+      google_project_iam_member.build_reads_sources[0].role == "roles/storage.objectViewer"
+      && strcontains(google_project_iam_member.build_reads_sources[0].condition[0].expression, "resource.name.startsWith(\"projects/_/buckets/gcf-v2-sources-\")")
+      && strcontains(google_project_iam_member.build_reads_sources[0].condition[0].expression, "resource.name == \"projects/_/buckets/my-project-dt-bq-source\"")
+      && strcontains(google_project_iam_member.build_reads_sources[0].condition[0].expression, "resource.name.startsWith(\"projects/_/buckets/my-project-dt-bq-source/\")")
+      && length(regexall("\\|\\|", google_project_iam_member.build_reads_sources[0].condition[0].expression)) == 2
     )
     error_message = "objectViewer must be conditioned on Cloud Functions' source buckets and the module's source bucket only."
   }

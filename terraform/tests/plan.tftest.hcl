@@ -26,40 +26,64 @@ run "tables_and_views_follow_the_schema_files" {
   command = plan
 
   assert {
-    condition     = length(google_bigquery_table.log) == length(fileset("${path.module}/../functions/schemas/events", "*.json")) + 1
-    error_message = "Expected one log table per events/*.json plus unknown_events_log."
+    condition = (
+      google_bigquery_table.events_log.table_id == "events_log"
+      && google_bigquery_table.events_log.time_partitioning[0].type == "DAY"
+      && google_bigquery_table.events_log.time_partitioning[0].field == "timestamp"
+      && google_bigquery_table.events_log.clustering == tolist(["event_type", "device_id"])
+      && google_bigquery_table.events_log.deletion_protection
+    )
+    error_message = "events_log must be day-partitioned on timestamp, clustered by event_type and device_id, protected."
   }
   assert {
-    condition = alltrue([
-      for table, resource in google_bigquery_table.log :
-      resource.table_id == "${table}_log"
-      && resource.time_partitioning[0].type == "DAY"
-      && resource.time_partitioning[0].field == "timestamp"
-      && resource.clustering == tolist(["device_id"])
-      && resource.deletion_protection
-    ])
-    error_message = "Every log table must be <table>_log, day-partitioned on timestamp, clustered by device_id, protected."
+    condition = (
+      slice(jsondecode(google_bigquery_table.events_log.schema), 0, length(jsondecode(file("${path.module}/../functions/schemas/common.json")))) == jsondecode(file("${path.module}/../functions/schemas/common.json"))
+      && [
+        for column in slice(jsondecode(google_bigquery_table.events_log.schema), length(jsondecode(file("${path.module}/../functions/schemas/common.json"))), length(jsondecode(google_bigquery_table.events_log.schema))) :
+        [column.name, column.type, column.mode, column.fields]
+        ] == [
+        for table in concat(sort([for f in fileset("${path.module}/../functions/schemas/events", "*.json") : trimsuffix(f, ".json")]), ["unknown_events"]) :
+        [table, "RECORD", "NULLABLE", jsondecode(file(table == "unknown_events" ? "${path.module}/../functions/schemas/unknown_events.json" : "${path.module}/../functions/schemas/events/${table}.json"))]
+      ]
+    )
+    error_message = "events_log's schema must be common.json, then one nullable record per schema file (unknown_events last) holding that file's columns."
   }
   assert {
-    condition = alltrue([
-      for table, resource in google_bigquery_table.log :
-      jsondecode(resource.schema) == concat(
-        jsondecode(file("${path.module}/../functions/schemas/common.json")),
-        jsondecode(file(table == "unknown_events" ? "${path.module}/../functions/schemas/unknown_events.json" : "${path.module}/../functions/schemas/events/${table}.json")),
-      )
+    condition = length(google_bigquery_table.typed_view) == length(fileset("${path.module}/../functions/schemas/events", "*.json")) + 1 && alltrue([
+      for table, resource in google_bigquery_table.typed_view :
+      resource.table_id == table && !resource.view[0].use_legacy_sql && strcontains(resource.view[0].query, "`my-project.dt.events_log`")
+      && strcontains(resource.view[0].query, "QUALIFY ROW_NUMBER() OVER (PARTITION BY timestamp, event_id ORDER BY ingested_at) = 1")
     ])
-    error_message = "A log table's schema must be common.json followed by the table's own schema file."
+    error_message = "Every table needs a standard-SQL view named after it that deduplicates events_log."
   }
   assert {
-    condition = length(google_bigquery_table.dedupe_view) == length(google_bigquery_table.log) && alltrue([
-      for table, resource in google_bigquery_table.dedupe_view :
-      resource.table_id == table && !resource.view[0].use_legacy_sql && strcontains(resource.view[0].query, "`my-project.dt.${table}_log`")
-    ])
-    error_message = "Every table needs a standard-SQL view named after it that reads its _log table."
+    condition = (
+      strcontains(google_bigquery_table.typed_view["temperature"].view[0].query, "WHERE event_type = 'temperature'")
+      && strcontains(google_bigquery_table.typed_view["object_present_count"].view[0].query, "WHERE event_type = 'objectPresentCount'")
+      && strcontains(google_bigquery_table.typed_view["temperature"].view[0].query, "temperature.samples AS samples")
+      && strcontains(google_bigquery_table.typed_view["unknown_events"].view[0].query, "WHERE event_type NOT IN ('batteryStatus', ")
+      && strcontains(google_bigquery_table.typed_view["unknown_events"].view[0].query, "unknown_events.data AS data")
+    )
+    error_message = "A typed view selects its DT event type (unknown_events: every type not in the catalogue) and flattens its record."
   }
   assert {
     condition     = length(google_bigquery_table.view) + length(google_bigquery_table.derived_view) == length(fileset("${path.module}/../functions/schemas/views", "*.sql")) - 1
-    error_message = "Every views/*.sql but dedupe.sql must be one view."
+    error_message = "Every views/*.sql but typed.sql must be one view."
+  }
+  assert {
+    condition     = !strcontains(google_bigquery_table.view["events"].view[0].query, "UNION") && strcontains(google_bigquery_table.view["events"].view[0].query, "FROM `my-project.dt.events_log`")
+    error_message = "events must be one deduplicating scan of events_log, not a union of views."
+  }
+  assert {
+    condition = alltrue([
+      for view in ["temperature_latest", "temperature_hourly"] :
+      strcontains(google_bigquery_table.view[view].view[0].query, "TIMESTAMP_SUB(CURRENT_TIMESTAMP(), INTERVAL 35 DAY)")
+    ]) && strcontains(google_bigquery_table.derived_view["device_last_seen"].view[0].query, "TIMESTAMP_SUB(CURRENT_TIMESTAMP(), INTERVAL 35 DAY)")
+    error_message = "device_last_seen, temperature_latest and temperature_hourly read the last 35 days only."
+  }
+  assert {
+    condition     = google_bigquery_table.dead_letters.time_partitioning[0].field == "publish_time" && [for column in jsondecode(google_bigquery_table.dead_letters.schema) : column.name] == ["data", "attributes", "message_id", "publish_time", "subscription_name"]
+    error_message = "dead_letters holds what a BigQuery subscription writes with write_metadata and no schema, partitioned on publish_time."
   }
 }
 
@@ -82,7 +106,7 @@ run "functions_get_the_environment_the_code_reads" {
     error_message = "ingest must read DT_SIGNATURE_SECRET from Secret Manager, and nothing else by default."
   }
   assert {
-    condition = google_cloudfunctions2_function.route.service_config[0].environment_variables == tomap({
+    condition = google_cloudfunctions2_function.route[0].service_config[0].environment_variables == tomap({
       BIGQUERY_DATASET  = "my-project.dt"
       DEAD_LETTER_TOPIC = "projects/my-project/topics/mocked"
       LOG_LEVEL         = "INFO"
@@ -91,11 +115,11 @@ run "functions_get_the_environment_the_code_reads" {
     error_message = "route must get BIGQUERY_DATASET as <project>.<dataset>, DEAD_LETTER_TOPIC, LOG_LEVEL and THREADS = its concurrency."
   }
   assert {
-    condition     = google_cloudfunctions2_function.ingest[0].build_config[0].entry_point == "ingest" && google_cloudfunctions2_function.route.build_config[0].entry_point == "route"
+    condition     = google_cloudfunctions2_function.ingest[0].build_config[0].entry_point == "ingest" && google_cloudfunctions2_function.route[0].build_config[0].entry_point == "route"
     error_message = "Entry points must be main.py's ingest and route."
   }
   assert {
-    condition     = google_cloudfunctions2_function.route.service_config[0].ingress_settings == "ALLOW_INTERNAL_ONLY" && google_cloudfunctions2_function.ingest[0].service_config[0].ingress_settings == "ALLOW_ALL"
+    condition     = google_cloudfunctions2_function.route[0].service_config[0].ingress_settings == "ALLOW_INTERNAL_ONLY" && google_cloudfunctions2_function.ingest[0].service_config[0].ingress_settings == "ALLOW_ALL"
     error_message = "ingest is public, route internal by default."
   }
 }
@@ -104,23 +128,23 @@ run "pubsub_feeds_the_router_with_retries_and_dead_letters" {
   command = plan
 
   assert {
-    condition     = google_pubsub_subscription.route.push_config[0].push_endpoint == "https://mocked-uc.a.run.app/projects/my-project/topics/mocked"
+    condition     = google_pubsub_subscription.route[0].push_config[0].push_endpoint == "https://mocked-uc.a.run.app/projects/my-project/topics/mocked"
     error_message = "The push endpoint must be the route function's URL followed by the topic's path."
   }
   assert {
-    condition     = google_pubsub_subscription.route.push_config[0].oidc_token[0].service_account_email == google_service_account.push.email
+    condition     = google_pubsub_subscription.route[0].push_config[0].oidc_token[0].service_account_email == google_service_account.push[0].email
     error_message = "Pub/Sub must push as the push identity."
   }
   assert {
-    condition     = google_pubsub_subscription.route.ack_deadline_seconds >= google_cloudfunctions2_function.route.service_config[0].timeout_seconds
+    condition     = google_pubsub_subscription.route[0].ack_deadline_seconds >= google_cloudfunctions2_function.route[0].service_config[0].timeout_seconds
     error_message = "The ack deadline must not be shorter than the route function's timeout."
   }
   assert {
-    condition     = google_pubsub_subscription.route.dead_letter_policy[0].max_delivery_attempts == 100 && google_pubsub_subscription.route.dead_letter_policy[0].dead_letter_topic == google_pubsub_topic.dead_letter.id
+    condition     = google_pubsub_subscription.route[0].dead_letter_policy[0].max_delivery_attempts == 100 && google_pubsub_subscription.route[0].dead_letter_policy[0].dead_letter_topic == google_pubsub_topic.dead_letter.id
     error_message = "After 100 attempts (hours of retries) a message must go to the dead-letter topic."
   }
   assert {
-    condition     = google_pubsub_subscription.route.retry_policy[0].minimum_backoff == "10s" && google_pubsub_subscription.route.expiration_policy[0].ttl == ""
+    condition     = google_pubsub_subscription.route[0].retry_policy[0].minimum_backoff == "10s" && google_pubsub_subscription.route[0].expiration_policy[0].ttl == ""
     error_message = "The route subscription must back off and never expire."
   }
   assert {
@@ -251,7 +275,7 @@ run "alerts_watch_ingest_errors_dead_letters_and_silence" {
     error_message = "The alerts' documentation must link to their runbooks in docs/operations.md."
   }
   assert {
-    condition     = toset(keys(output.alert_policies)) == toset(["ingest_5xx", "ingest_4xx", "dead_letters", "no_events"])
+    condition     = toset(keys(output.alert_policies)) == toset(["ingest_5xx", "ingest_4xx", "dead_letters", "no_events", "subscription_backlog"])
     error_message = "alert_policies must name each alert's policy."
   }
 }
@@ -264,7 +288,7 @@ run "alerts_can_be_turned_off" {
   }
 
   assert {
-    condition     = length(google_monitoring_alert_policy.ingest_5xx) + length(google_monitoring_alert_policy.ingest_4xx) + length(google_monitoring_alert_policy.dead_letters) + length(google_monitoring_alert_policy.no_events) + length(google_project_service.monitoring) == 0
+    condition     = length(google_monitoring_alert_policy.ingest_5xx) + length(google_monitoring_alert_policy.ingest_4xx) + length(google_monitoring_alert_policy.dead_letters) + length(google_monitoring_alert_policy.no_events) + length(google_monitoring_alert_policy.subscription_backlog) + length(google_project_service.monitoring) == 0
     error_message = "With enable_alerts = false, no alert policy (and no Monitoring API switch) may be created."
   }
   assert {

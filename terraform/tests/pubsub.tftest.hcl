@@ -90,10 +90,10 @@ run "pubsub_connector_publishes_as_the_one_dt_principal" {
   # The router, the tables and the dead letters are unchanged.
   assert {
     condition = (
-      google_pubsub_subscription.route.topic == google_pubsub_topic.events.id
-      && google_pubsub_subscription.route.push_config[0].push_endpoint == "https://mocked-uc.a.run.app/projects/my-project/topics/mocked"
-      && google_pubsub_subscription.route.dead_letter_policy[0].dead_letter_topic == google_pubsub_topic.dead_letter.id
-      && length(google_bigquery_table.log) == length(fileset("${path.module}/../functions/schemas/events", "*.json")) + 1
+      google_pubsub_subscription.route[0].topic == google_pubsub_topic.events.id
+      && google_pubsub_subscription.route[0].push_config[0].push_endpoint == "https://mocked-uc.a.run.app/projects/my-project/topics/mocked"
+      && google_pubsub_subscription.route[0].dead_letter_policy[0].dead_letter_topic == google_pubsub_topic.dead_letter.id
+      && google_bigquery_table.events_log.table_id == "events_log" && length(google_bigquery_table.typed_view) == length(fileset("${path.module}/../functions/schemas/events", "*.json")) + 1
       && length(google_monitoring_alert_policy.dead_letters) == 1 && length(google_monitoring_alert_policy.no_events) == 1
     )
     error_message = "With GOOGLE_CLOUD_PUBSUB the router, tables, dead letters and their alerts stay as with HTTP_PUSH."

@@ -72,8 +72,7 @@ def test_run_demo_lands_every_accepted_event_once_and_says_so(tmp_path):
         unknowns = list(client.query("SELECT event_type, data FROM `local.dt.unknown_events`").result())
         assert len(unknowns) == 2, "one unknown event from each fleet (HTTP_PUSH and Pub/Sub)"
         assert all(unknown["event_type"] == UNKNOWN_EVENT_TYPE and unknown["data"] for unknown in unknowns)
-        table = catalogue.table_for(duplicate.group(2))
-        sql = f"SELECT event_id FROM `local.dt.{table.log_table}` WHERE event_id = '{duplicate.group(1)}'"
+        sql = f"SELECT event_id FROM `local.dt.{catalogue.LANDING_TABLE}` WHERE event_id = '{duplicate.group(1)}'"
         assert len(list(client.query(sql).result())) == int(duplicate.group(3)) == 2, (
             "both deliveries are logged"
         )

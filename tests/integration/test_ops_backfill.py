@@ -64,7 +64,7 @@ def test_backfill_writes_missing_events_once_also_where_they_overlap_live_ones(p
     assert copies_in_views(pipeline, everything) == {event["eventId"]: 1 for event in everything}
     for device_id in events:
         assert f"{device_id}  [{'#' * 24}] 100%" in result.stderr, "one progress bar per device"
-    overlap = f"SELECT source FROM {{dataset}}.temperature_log WHERE event_id = '{live[0]['eventId']}'"
+    overlap = f"SELECT source FROM {{dataset}}.events_log WHERE event_id = '{live[0]['eventId']}'"
     # The log keeps both copies (a redelivery may add more: Pub/Sub is at least once); the views show one.
     assert {row["source"] for row in wait_for_rows(pipeline, overlap, 2)} == {"backfill", "webhook"}
 

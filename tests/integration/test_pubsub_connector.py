@@ -51,7 +51,7 @@ def test_both_shapes_published_straight_to_the_topic_land_once_in_their_typed_vi
     ids = [push["event"]["eventId"], bare["event"]["eventId"]]
     in_ids = ", ".join(f"'{event_id}'" for event_id in ids)
     log = wait_for_rows(
-        pipeline, f"SELECT event_id FROM {{dataset}}.{table}_log WHERE event_id IN ({in_ids})", 4
+        pipeline, f"SELECT event_id FROM {{dataset}}.events_log WHERE event_id IN ({in_ids})", 4
     )
     assert len(log) >= 4, "each delivery is logged"
     rows = {row["event_id"]: row for row in view_rows(pipeline, table, ids, 2)}

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import time
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -126,7 +126,9 @@ def test_the_same_event_three_times_is_one_row_in_what_users_query(pipeline):
         send(pipeline, body)
     # Real BigQuery may drop repeats by insertId (best effort), the emulator keeps them: wait for
     # up to 3 log rows, then assert what holds on both.
-    log = wait_for_rows(pipeline, f"SELECT * FROM {{dataset}}.touch_log WHERE event_id = '{event_id}'", 3, 20)
+    log = wait_for_rows(
+        pipeline, f"SELECT * FROM {{dataset}}.events_log WHERE event_id = '{event_id}'", 3, 20
+    )
     assert len(log) >= 1
     assert len(pipeline.query(f"SELECT * FROM {{dataset}}.touch WHERE event_id = '{event_id}'")) == 1
     assert len(pipeline.query(f"SELECT * FROM {{dataset}}.events WHERE event_id = '{event_id}'")) == 1
@@ -163,9 +165,11 @@ def test_a_poison_message_goes_to_the_dead_letter_topic_with_its_reason(pipeline
 def test_views_answer_the_common_questions(pipeline):
     device = "viewcheckdevice00001"
     base = json.loads(real_body("temperature.json"))
+    # Within the last 35 days: device_last_seen and temperature_* read no older events.
+    start = datetime.now(UTC).replace(minute=0, second=0, microsecond=0) - timedelta(hours=3)
     for minute, celsius in ((0, 20.0), (10, 22.0), (70, 30.0)):
         document = json.loads(json.dumps(base))
-        moment = f"2026-01-01T0{minute // 60}:{minute % 60:02d}:00.000000Z"
+        moment = timestamps.to_rfc3339(start + timedelta(minutes=minute))
         data = {
             "value": celsius,
             "updateTime": moment,
@@ -187,7 +191,7 @@ def test_views_answer_the_common_questions(pipeline):
     )
     assert [(h["avg_celsius"], h["samples"]) for h in hourly] == [(21.0, 2), (30.0, 1)]
     [seen] = pipeline.query(f"SELECT * FROM {{dataset}}.device_last_seen WHERE device_id = '{device}'")
-    assert seen["last_seen"] == timestamps.parse("2026-01-01T01:10:00Z") and seen["events"] == 3
+    assert seen["last_seen"] == start + timedelta(minutes=70) and seen["events"] == 3
     assert seen["silent_minutes"] > 60
 
 

@@ -307,3 +307,46 @@ def test_rows_waiting_together_are_split_into_requests_within_the_byte_limit(dea
     assert sum(len(call) for call in bigquery.calls[1:]) == 16
     assert max(bigquery.sizes) <= MAX_REQUEST_BYTES, bigquery.sizes
     assert max(len(call) for call in bigquery.calls[1:]) >= 4, "the rows were not batched together"
+
+
+class TableRecordingBigQuery(FakeBigQuery):
+    """FakeBigQuery that also records the table of each call, and each row's record (its type)."""
+
+    def __init__(self, held: int = 0) -> None:
+        super().__init__(held=held)
+        self.tables: list[str] = []
+        self.records: list[set[str]] = []
+
+    def insert_rows_json(
+        self, table: str, rows: list[dict[str, Any]], row_ids: list[str], **kwargs: Any
+    ) -> list:
+        with self.lock:
+            self.tables.append(table)
+            self.records.append(
+                {key for row in rows for key, value in row.items() if isinstance(value, dict)}
+            )
+        return super().insert_rows_json(table, rows, row_ids, **kwargs)
+
+
+def test_events_of_every_type_arriving_together_share_one_insert_into_events_log(dead_letter_topic):
+    """One landing table: a burst of mixed types is one batch, not one per type."""
+    from functions import catalogue
+
+    bigquery = TableRecordingBigQuery(held=1)
+    router = router_for(dead_letter_topic[0], bigquery)
+    tables = sorted(table.name for table in catalogue.event_tables().values())
+    with ThreadPoolExecutor(len(tables) + 1) as pool:
+        first = pool.submit(router.handle, event(new_xid(), "touch"))
+        while not bigquery.calls:  # the first call is in flight (held): the others queue behind it
+            time.sleep(0.01)
+        burst = [pool.submit(router.handle, event(new_xid(), table)) for table in tables]
+        time.sleep(1)
+        bigquery.gate.set()
+        for future in [first, *burst]:
+            future.result(timeout=30)
+    assert set(bigquery.tables) == {f"{PROJECT}.dt.{catalogue.LANDING_TABLE}"}
+    assert sorted(set().union(*bigquery.records)) == tables  # each row holds its own type's record only
+    # One writer per type would have sent the burst in one call per type at once; here it
+    # waited behind the call in flight and went in one (or, on a slow machine, a few) calls.
+    assert len(bigquery.calls) < len(tables), bigquery.calls
+    assert max(len(records) for records in bigquery.records) > len(tables) // 2

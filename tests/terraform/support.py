@@ -34,6 +34,22 @@ def load_offline_check() -> ModuleType:
     return sys.modules["offline_check"]
 
 
+def planted_test_output(
+    offline_check: ModuleType, workdir: Path, file_name: str, text: str, planted: str, tests_file: str
+) -> str:
+    """What `terraform test` of tests/`tests_file` prints with `text` of `file_name` replaced by
+    `planted` in the workspace `workdir` (put back afterwards)."""
+    path = workdir / file_name
+    original = path.read_text()
+    assert original.count(text) == 1, f"{file_name} should hold {text!r} exactly once"
+    path.write_text(original.replace(text, planted))
+    try:
+        result = offline_check.terraform(workdir, "test", "-no-color", f"-filter=tests/{tests_file}")
+    finally:
+        path.write_text(original)
+    return result.stdout + result.stderr
+
+
 # --- Terraform as data ---------------------------------------------------------------------------
 
 

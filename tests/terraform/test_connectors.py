@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.terraform.support import EXAMPLE, MODULE, blocks, parse
+from tests.terraform.support import EXAMPLE, MODULE, blocks, parse, planted_test_output
 
 # (what goes wrong, file, text, planted text, the run that must catch it: in pubsub.tftest.hcl
 # unless named with its file)
@@ -58,11 +58,6 @@ def planted_workspace(offline_check) -> Path:
     return offline_check.workspace("pytest-planted")
 
 
-def connector_runs(offline_check, workdir: Path, file_name: str) -> str:
-    result = offline_check.terraform(workdir, "test", "-no-color", f"-filter=tests/{file_name}")
-    return result.stdout + result.stderr
-
-
 @pytest.mark.parametrize(
     ("mistake", "file_name", "text", "planted", "run"), PLANTED, ids=[p[0] for p in PLANTED]
 )
@@ -70,14 +65,9 @@ def test_a_planted_mistake_fails_the_run_that_guards_against_it(
     offline_check, planted_workspace, mistake, file_name, text, planted, run
 ):
     tests, _, run = run.rpartition(":")
-    path = planted_workspace / file_name
-    original = path.read_text()
-    assert original.count(text) == 1, f"{file_name} should hold {text!r} exactly once"
-    path.write_text(original.replace(text, planted))
-    try:
-        output = connector_runs(offline_check, planted_workspace, tests or "pubsub.tftest.hcl")
-    finally:
-        path.write_text(original)
+    output = planted_test_output(
+        offline_check, planted_workspace, file_name, text, planted, tests or "pubsub.tftest.hcl"
+    )
     # The same runs pass on the module as it is: test_terraform_test_plans_the_module_with_mocked_providers.
     assert f'run "{run}"... fail' in output, f"{mistake} was not caught:\n{output}"
 

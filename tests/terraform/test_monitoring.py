@@ -13,7 +13,7 @@ import pytest
 from tests.terraform.support import ROOT, blocks, module_files, references, resource, resources
 
 OPERATIONS = ROOT / "docs" / "operations.md"
-POLICIES = {"ingest_5xx", "ingest_4xx", "dead_letters", "no_events"}
+POLICIES = {"ingest_5xx", "ingest_4xx", "dead_letters", "no_events", "subscription_backlog"}
 
 
 def monitoring_locals() -> dict:
@@ -90,11 +90,11 @@ def test_the_runbooks_the_alerts_send_the_on_call_to_are_sections_of_operations_
     runbooks = {
         key: value for key, value in monitoring_locals()["runbooks"].items() if not key.startswith("__")
     }
-    assert set(runbooks) == {"alerts", "connector_disabled", "dead_letters"}
+    assert set(runbooks) == {"alerts", "connector_disabled", "dead_letters", "backlog"}
     assert set(runbooks.values()) <= headings
     # The Alerts section links to the runbooks with the same anchors the policies use.
     alerts = OPERATIONS.read_text().split("\n## Alerts\n", 1)[1].split("\n## ", 1)[0]
-    for heading in (runbooks["connector_disabled"], runbooks["dead_letters"]):
+    for heading in (runbooks["connector_disabled"], runbooks["dead_letters"], runbooks["backlog"]):
         assert f"(#{github_anchor(heading)})" in alerts
 
 

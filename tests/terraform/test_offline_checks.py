@@ -105,15 +105,21 @@ MISTAKES = [
     ),
     (
         "pubsub.tf",
-        "  retry_policy {",
-        "  retry_polcy {",
+        '  retry_policy {\n    minimum_backoff = "10s"\n    maximum_backoff = "600s"\n  }\n\n  expiration_policy {\n    ttl = ""\n  }\n\n  depends_on = [google_bigquery_table_iam_member.pubsub_agent_writes_dead_letters]',
+        '  retry_polcy {\n    minimum_backoff = "10s"\n    maximum_backoff = "600s"\n  }\n\n  expiration_policy {\n    ttl = ""\n  }\n\n  depends_on = [google_bigquery_table_iam_member.pubsub_agent_writes_dead_letters]',
         'Blocks of type "retry_polcy" are not expected here',
     ),
     (
         "pubsub.tf",
-        "topic = google_pubsub_topic.dead_letter.id",
-        "# topic = google_pubsub_topic.dead_letter.id",
+        "topic = google_pubsub_topic.dead_letter.id\n\n  ack_deadline_seconds       = 60",
+        "# topic = google_pubsub_topic.dead_letter.id\n\n  ack_deadline_seconds       = 60",
         'The argument "topic" is required, but no definition was found',
+    ),
+    (
+        "pubsub.tf",
+        "    use_table_schema    = false",
+        "    use_table_schemas   = false",
+        'An argument named "use_table_schemas" is not expected here',
     ),
     (
         "functions.tf",
@@ -246,6 +252,16 @@ def test_the_dt_stub_schema_has_pubsub_config_as_a_single_nested_attribute():
             {"type": "string", "required": True},
         ),
         ("google_bigquery_table", "attributes.clustering", {"type": ["list", "string"], "optional": True}),
+        (
+            "google_pubsub_subscription",
+            "block_types.message_transforms.block.block_types.javascript_udf.block.attributes.code",
+            {"type": "string", "required": True},
+        ),
+        (
+            "google_pubsub_subscription",
+            "block_types.bigquery_config.block.attributes.use_table_schema",
+            {"type": "bool", "optional": True},
+        ),
         ("random_password", "attributes.result", {"type": "string", "computed": True, "sensitive": True}),
         (
             "google_monitoring_alert_policy",

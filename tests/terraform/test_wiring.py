@@ -1,5 +1,6 @@
-"""The wiring between terraform/ and the rest of the repository that a typo would break: tables
-from the schema files, entry points, environment variable names, the source archive, IAM."""
+"""The wiring between terraform/ and the rest of the repository that a typo would break: the
+landing table and views from the schema files, entry points, environment variable names, the
+source archive, IAM."""
 
 from __future__ import annotations
 
@@ -13,7 +14,9 @@ from pathlib import Path
 import pytest
 from disruptive.events.events import EVENT_TYPES
 
-from functions.catalogue import LOG_SUFFIX, to_snake_case
+from functions import catalogue
+from functions.catalogue import to_snake_case
+from local import bigquery_setup
 from tests.terraform.support import (
     EXAMPLE,
     MODULE,
@@ -59,32 +62,51 @@ def test_each_dt_event_type_has_a_table(evaluated):
     }
 
 
-def test_each_table_is_built_from_its_schema_file_after_the_common_columns(evaluated):
-    common = json.loads((SCHEMAS / "common.json").read_text())
+def test_each_table_s_own_columns_are_its_schema_file(evaluated):
     for table, schema in evaluated["table_schemas"].items():
-        assert schema == common + json.loads(schema_file(table).read_text()), table
+        assert schema == json.loads(schema_file(table).read_text()), table
+
+
+def test_the_landing_table_schema_is_the_one_the_routers_write(evaluated):
+    """Terraform builds it from the schema files as catalogue.landing_fields does: the same list."""
+    assert evaluated["landing_schema"] == list(catalogue.landing_fields())
+    assert [column["name"] for column in evaluated["landing_schema"]] == [
+        *(column["name"] for column in catalogue.common_fields()),
+        *(table.name for table in catalogue.all_tables()),
+    ]
 
 
 def test_tables_are_read_from_the_schema_files_not_copied():
     sources = (MODULE / "main.tf").read_text()
     assert 'file("${local.schemas}/common.json")' in sources
     assert 'fileset("${local.schemas}/events", "*.json")' in sources
-    assert resource("google_bigquery_table", "log").body["schema"] == "${jsonencode(each.value)}"
+    assert (
+        resource("google_bigquery_table", "events_log").body["schema"]
+        == "${jsonencode(local.landing_schema)}"
+    )
+    assert (
+        resource("google_bigquery_table", "dead_letters").body["schema"]
+        == '${file("${local.schemas}/dead_letters.json")}'
+    )
+    assert bigquery_setup.DEAD_LETTERS_SCHEMA == SCHEMAS / "dead_letters.json"
     assert not list(MODULE.rglob("*.json")), "schemas belong in functions/schemas, read with file()"
 
 
-def test_log_tables_are_partitioned_and_clustered_as_the_router_expects():
-    log = resource("google_bigquery_table", "log").body
-    common = {column["name"]: column for column in json.loads((SCHEMAS / "common.json").read_text())}
+def test_the_landing_table_is_partitioned_and_clustered_as_the_local_setup_makes_it():
+    log = resource("google_bigquery_table", "events_log").body
+    common = {column["name"]: column for column in catalogue.common_fields()}
 
-    assert log["for_each"] == "${local.tables}"
-    assert log["table_id"] == "${each.key}" + LOG_SUFFIX
+    assert "for_each" not in log and "count" not in log
+    assert log["table_id"] == catalogue.LANDING_TABLE
     assert [{k: v for k, v in p.items() if k != "__is_block__"} for p in log["time_partitioning"]] == [
         {"type": "DAY", "field": "timestamp", "expiration_ms": "${local.partition_expiration_ms}"}
     ]
-    assert log["clustering"] == ["device_id"]
+    assert log["clustering"] == bigquery_setup.LANDING_CLUSTERING == ["event_type", "device_id"]
     assert (common["timestamp"]["type"], common["timestamp"]["mode"]) == ("TIMESTAMP", "REQUIRED")
-    assert common["device_id"]["type"] == "STRING"
+    assert common["device_id"]["type"] == common["event_type"]["type"] == "STRING"
+    dead_letters = resource("google_bigquery_table", "dead_letters").body
+    assert dead_letters["table_id"] == bigquery_setup.DEAD_LETTERS_TABLE
+    assert dead_letters["time_partitioning"][0]["field"] == "publish_time"
 
 
 def test_the_event_type_filter_accepts_exactly_dt_event_types():
@@ -97,22 +119,23 @@ def template_variables(path: Path) -> set[str]:
     return set(re.findall(r"(?<!\$)\$\{(\w+)\}", path.read_text()))
 
 
-def test_the_dedupe_view_template_reads_each_table_s_log_table(evaluated):
-    template = SCHEMAS / "views" / "dedupe.sql"
-    assert template_variables(template) <= {"project", "dataset", "table"}, "templatefile() would fail"
-    for table in evaluated["tables"]:
-        values = {"project": "p", "dataset": "d", "table": table}
-        rendered = re.sub(r"\$\{(\w+)\}", lambda match, values=values: values[match[1]], template.read_text())
-        assert f"`p.d.{table}{LOG_SUFFIX}`" in rendered
+def test_terraform_renders_each_typed_view_as_the_local_setup_does(evaluated):
+    """The same columns and condition, so the same SQL, in the cloud and on the emulator."""
+    template = bigquery_setup.TYPED_VIEW
+    assert template_variables(template) == {"project", "dataset", "columns", "condition"}
+    assert f"`${{project}}.${{dataset}}.{catalogue.LANDING_TABLE}`" in template.read_text()
+    assert set(evaluated["typed_views"]) == {table.name for table in catalogue.all_tables()}
+    for table in catalogue.all_tables():
+        assert evaluated["typed_views"][table.name] == bigquery_setup.typed_view_values(table), table.name
 
 
 def test_every_other_view_file_is_a_view_terraform_can_render(evaluated):
     files = sorted((SCHEMAS / "views").glob("*.sql"))
     assert sorted(evaluated["extra_views"]) == sorted(
-        path.stem for path in files if path.name != "dedupe.sql"
+        path.stem for path in files if path != bigquery_setup.TYPED_VIEW
     )
     for path in files:
-        if path.name != "dedupe.sql":
+        if path != bigquery_setup.TYPED_VIEW:
             assert template_variables(path) <= {"project", "dataset"}, (
                 f"templatefile() would fail on {path.name}"
             )
@@ -162,13 +185,13 @@ def test_environment_variables_the_contract_requires_are_set(evaluated, function
 
 
 def test_each_function_runs_as_its_own_identity_and_builds_as_the_build_identity():
-    for function, index in (("ingest", "[0]"), ("route", "")):
+    for function in ("ingest", "route"):
         body = resource("google_cloudfunctions2_function", function).body
         assert (
             body["service_config"][0]["service_account_email"]
-            == f"${{google_service_account.{function}{index}.email}}"
+            == f"${{google_service_account.{function}[0].email}}"
         )
-        assert body["build_config"][0]["service_account"] == "${google_service_account.build.id}"
+        assert body["build_config"][0]["service_account"] == "${google_service_account.build[0].id}"
         assert "event_trigger" not in body
 
 
@@ -188,6 +211,7 @@ def test_the_source_archive_holds_main_py_requirements_and_functions_only(evalua
     assert archive.type == "archive_file"
     assert {"source_dir", "source_file", "source_content"}.isdisjoint(archive.body)
     assert archive.body["dynamic"][0]["source"]["for_each"] == "${local.function_source_files}"
+    assert archive.body["count"] == "${local.functions_count}"
 
 
 def requirement_closure() -> set[str]:
@@ -306,9 +330,9 @@ def test_only_the_ingest_function_is_public():
 
 IDENTITIES = {
     "${google_service_account.ingest[0].member}": "ingest",
-    "${google_service_account.route.member}": "route",
-    "${google_service_account.push.member}": "push",
-    "${google_service_account.build.member}": "build",
+    "${google_service_account.route[0].member}": "route",
+    "${google_service_account.push[0].member}": "push",
+    "${google_service_account.build[0].member}": "build",
     "${google_project_service_identity.pubsub.member}": "Pub/Sub service agent",
     "allUsers": "allUsers",
     "${local.dt_principal}": "DT's principal",
@@ -328,12 +352,15 @@ LEAST_PRIVILEGE = {
     ("ingest", "roles/pubsub.publisher", "google_pubsub_topic.events"),
     ("ingest", "roles/secretmanager.secretAccessor", "google_secret_manager_secret.signature_secret"),
     ("allUsers", "roles/run.invoker", "google_cloudfunctions2_function.ingest"),
-    ("route", "roles/bigquery.dataEditor", "google_bigquery_dataset.events"),
-    ("route", "roles/bigquery.jobUser", "project"),
+    # insertAll into events_log only: no query job, so no jobUser; no other table.
+    ("route", "roles/bigquery.dataEditor", "google_bigquery_table.events_log"),
     ("route", "roles/pubsub.publisher", "google_pubsub_topic.dead_letter"),
     ("push", "roles/run.invoker", "google_cloudfunctions2_function.route"),
     ("Pub/Sub service agent", "roles/pubsub.publisher", "google_pubsub_topic.dead_letter"),
     ("Pub/Sub service agent", "roles/pubsub.subscriber", "google_pubsub_subscription.route"),
+    ("Pub/Sub service agent", "roles/pubsub.subscriber", "google_pubsub_subscription.bigquery"),
+    ("Pub/Sub service agent", "roles/bigquery.dataEditor", "google_bigquery_table.events_log"),
+    ("Pub/Sub service agent", "roles/bigquery.dataEditor", "google_bigquery_table.dead_letters"),
     ("Pub/Sub service agent", "roles/iam.serviceAccountTokenCreator", "google_service_account.push"),
     ("build", "roles/logging.logWriter", "project"),
     ("build", "roles/storage.objectViewer", "project"),
@@ -358,6 +385,8 @@ def test_each_identity_has_exactly_its_least_privilege_grants():
             roles = re.findall(r'"(roles/[\w.]+)"', body["for_each"])
         if block.type == "google_project_iam_member":
             target = "project"
+        elif block.type == "google_bigquery_table_iam_member":
+            (target,) = references(body["table_id"])  # the table, not merely its dataset
         else:
             (target,) = set().union(*(references(body[key]) for key in TARGET_ARGUMENTS if key in body))
         grants.update((IDENTITIES[body["member"]], role, target) for role in roles)

@@ -34,6 +34,11 @@ EXTERNAL_VARIABLES = {
     "HOME": "the shell",
     "PATH": "the shell",
 }
+# Names in capitals that Google's APIs define, which the docs quote (not environment variables).
+EXTERNAL_VARIABLES |= dict.fromkeys(
+    ["PERMISSION_DENIED", "NOT_FOUND", "SCHEMA_MISMATCH", "IN_TRANSIT_LOCATION_RESTRICTION"],
+    "Pub/Sub: the states of a BigQuery subscription (bigqueryConfig.state)",
+)
 
 
 # --- The docs --------------------------------------------------------------------------------------
@@ -203,13 +208,13 @@ def string_literals() -> frozenset[str]:
 @functools.cache
 def bigquery_names() -> frozenset[str]:
     """Tables and views Terraform creates (main.tf/bigquery.tf derive them from these same files)."""
-    tables = [table.name for table in catalogue.all_tables()]
+    tables = [table.name for table in catalogue.all_tables()]  # each a view of the landing table
     views = [
         path.stem
         for path in (ROOT / "functions" / "schemas" / "views").glob("*.sql")
-        if path.stem != "dedupe"
+        if path.stem != "typed"  # the template of the per-table views
     ]
-    return frozenset([*tables, *(name + catalogue.LOG_SUFFIX for name in tables), *views])
+    return frozenset([*tables, catalogue.LANDING_TABLE, "dead_letters", *views])
 
 
 # --- Checks: each returns the problems of one doc ------------------------------------------------------

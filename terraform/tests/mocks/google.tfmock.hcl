@@ -35,3 +35,8 @@ mock_resource "google_iam_workload_identity_pool_provider" {
     name = "projects/123456789012/locations/global/workloadIdentityPools/dt-bq-dt/providers/dt-data-connector"
   }
 }
+mock_resource "google_pubsub_subscription" {
+  defaults = {
+    id = "projects/my-project/subscriptions/mocked"
+  }
+}
