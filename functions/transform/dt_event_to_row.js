@@ -8,7 +8,7 @@ var EVENT_TYPE = /^[A-Za-z][A-Za-z0-9_]{0,63}$/;
 var DEVICE_NAME = /^projects\/([A-Za-z0-9_-]{1,128})\/devices\/([A-Za-z0-9_-]{1,128})$/;
 var RFC3339 = /^([0-9]{4})-([0-9]{2})-([0-9]{2})[Tt ]([0-9]{2}):([0-9]{2}):([0-9]{2})(?:\.([0-9]{1,9}))?(Z|z|[+-][0-9]{2}:[0-9]{2})$/;
 var OUT_OF_RANGE = 'the body holds a number beyond what a 64-bit float holds (about 1.8e308)';
-function refuse(reason) { throw new Error(reason); }
+function refuse(reason) { throw new Error('not a DT event: ' + reason); }
 function Num(text, isFloat) { this.t = text; this.f = isFloat; this.v = Number(text); }
 function Raw(text) { this.t = text; }
 var NUMBER = /-?(?:0|[1-9][0-9]*)(\.[0-9]+)?([eE][-+]?[0-9]+)?/y;

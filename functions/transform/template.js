@@ -3,8 +3,9 @@
 // route function. Plain ECMAScript (2015), no require, no Node API. The schema data below is
 // generated from functions/schemas/ by `python -m functions.transform`, which writes
 // dt_event_to_row.js from this template: edit this file or the schemas, never the output.
-// A message that is not a DT event throws an Error with the reason envelope.parse gives: Pub/Sub
-// then retries it and dead-letters it after the subscription's maximum delivery attempts.
+// A message that is not a DT event throws an Error with the reason the route function gives
+// ("not a DT event: " + envelope.parse's reason): Pub/Sub then retries it and dead-letters it after
+// the subscription's maximum delivery attempts, with that text in its reason.
 'use strict';
 var SCHEMA = /*SCHEMA*/ null;
 var TYPES = new Map(Object.keys(SCHEMA.types).map(function (k) { return [k, SCHEMA.types[k]]; }));
@@ -16,7 +17,7 @@ var DEVICE_NAME = /^projects\/([A-Za-z0-9_-]{1,128})\/devices\/([A-Za-z0-9_-]{1,
 var RFC3339 = /^([0-9]{4})-([0-9]{2})-([0-9]{2})[Tt ]([0-9]{2}):([0-9]{2}):([0-9]{2})(?:\.([0-9]{1,9}))?(Z|z|[+-][0-9]{2}:[0-9]{2})$/;
 var OUT_OF_RANGE = 'the body holds a number beyond what a 64-bit float holds (about 1.8e308)';
 
-function refuse(reason) { throw new Error(reason); }
+function refuse(reason) { throw new Error('not a DT event: ' + reason); }
 // A JSON number as written: its text (exact, also for integers beyond 2^53) and whether it had a
 // fraction or exponent (Python reads those as float, the others as int).
 function Num(text, isFloat) { this.t = text; this.f = isFloat; this.v = Number(text); }

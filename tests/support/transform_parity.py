@@ -15,7 +15,8 @@ NOW = datetime(2026, 5, 4, 3, 2, 1, 123000, tzinfo=UTC)  # ingested_at, the same
 NOW_MS = int(NOW.timestamp() * 1000)
 MESSAGE_ID = "17171717171717"
 PUBLISH_TIME = "2026-05-04T03:02:00Z"  # as the SMT metadata gives it (to the second)
-NOT_JSON = "the body is not JSON"  # the parsers' own words follow; only this much must agree
+NOT_JSON = "the body is not JSON"
+POISON = "not a DT event: "  # the parsers' own words follow; only this much must agree
 
 
 def _micros(value: Any, field: dict[str, Any]) -> Any:
@@ -55,7 +56,9 @@ def call(data: bytes, attributes: dict[str, str]) -> Call:
 
 def udf_row(outcome: Outcome) -> tuple[str, Any]:
     if outcome.error is not None:
-        return "refused", outcome.error
+        # the route function's words for a dead letter, with envelope.parse's reason
+        assert outcome.error.startswith(POISON), outcome.error
+        return "refused", outcome.error.removeprefix(POISON)
     assert outcome.data is not None, outcome
     return "row", json.loads(outcome.data)
 

@@ -48,5 +48,7 @@ def test_the_udf_is_plain_ecmascript_without_require_and_names_its_function():
 def test_a_message_that_is_not_a_dt_event_makes_the_udf_throw_its_reason():
     with TransformRunner() as udf:
         [outcome] = udf.run([Call('{"event": []}')])
-    assert outcome.error is not None and outcome.error.startswith("event is missing or not an object")
+    assert outcome.error is not None and outcome.error.startswith(
+        "not a DT event: event is missing or not an object"
+    )
     assert outcome.data is None and not outcome.filtered
