@@ -16,7 +16,7 @@ from hypothesis import strategies as st
 from local.pubsub_connector import message_data
 from local.transform_runner import TransformRunner
 from tests.conftest import DT_DATA, EVENT_EXAMPLES
-from tests.support.transform_parity import call, comparable, python_row, udf_row
+from tests.support.transform_parity import HOSTILE, call, comparable, hostile_body, python_row, udf_row
 
 FIXTURES = sorted(
     [*EVENT_EXAMPLES.glob("*.json"), *(DT_DATA / "real-bodies").glob("*.json"),
@@ -43,55 +43,6 @@ def test_every_dt_body_in_tests_data_gives_the_same_row(udf, path, shape):
     python, javascript = both(udf, data, {"source": "webhook"})
     assert python[0] == "row", python
     assert javascript == python
-
-
-HOSTILE = {
-    "offset past year 9999": {"event": {"timestamp": "9999-12-31T23:59:59-01:00"}},
-    "offset before year 1": {"event": {"timestamp": "0001-01-01T00:00:00+00:01"}},
-    "offset hours 24": {"event": {"timestamp": "2024-01-01T00:00:00+24:00"}},
-    "offset minutes 60": {"event": {"timestamp": "2024-01-01T00:00:00+01:60"}},
-    "trailing newline in a timestamp": {"event": {"timestamp": "2024-01-01T00:00:00Z\n"}},
-    "trailing newline in eventType": {"event": {"eventType": "touch\n"}},
-    "trailing newline in eventId": {"event": {"eventId": "abc\n"}},
-    "trailing newline in targetName": {"event": {"targetName": "projects/p/devices/d\n"}},
-    "non-ASCII digits": {"event": {"timestamp": "٢٠٢٤-01-01T00:00:00Z"}},
-    "updateTime past 9999": {"data": {"updateTime": "9999-12-31T23:59:59-23:59"}},
-    "updateTime year 1": {"data": {"updateTime": "0001-01-01T00:00:00.000001Z"}},
-    "updateTime nanoseconds": {"data": {"updateTime": "2024-02-29T23:59:59.999999999+05:30"}},
-    "updateTime 29 February 2023": {"data": {"updateTime": "2023-02-29T00:00:00Z"}},
-    "updateTime a number": {"data": {"updateTime": 1700000000}},
-    "value beyond INT64": {"data": {"value": 2**64}},
-    "value beyond 2^53": {"data": {"value": 2**53 + 1}},
-    "value 1e20": {"data": {"value": 1e20}},
-    "ppm INT64 max": {"table": "co2", "data": {"ppm": 2**63 - 1}},
-    "ppm INT64 min": {"table": "co2", "data": {"ppm": -(2**63)}},
-    "ppm beyond INT64 max": {"table": "co2", "data": {"ppm": 2**63}},
-    "ppm beyond INT64 min": {"table": "co2", "data": {"ppm": -(2**63) - 1}},
-    "ppm beyond 2^53": {"table": "co2", "data": {"ppm": 2**53 + 1}},
-    "ppm 2^62 as a float": {"table": "co2", "data": {"ppm": float(2**62)}},
-    "ppm 2^63 as a float": {"table": "co2", "data": {"ppm": float(2**63)}},
-    "ppm -2^63 as a float": {"table": "co2", "data": {"ppm": -float(2**63)}},
-    "ppm 400.0": {"table": "co2", "data": {"ppm": 400.0}},
-    "ppm 400.5": {"table": "co2", "data": {"ppm": 400.5}},
-    "ppm -0.0": {"table": "co2", "data": {"ppm": -0.0}},
-    "value a string": {"data": {"value": "hot"}},
-    "value true": {"data": {"value": True}},
-    "samples not a list": {"data": {"samples": {"value": 1}}},
-    "samples with junk items": {"data": {"samples": [1, None, {"value": "x", "sampleTime": "no"}, {}]}},
-    "labels name a number": {"labels": {"name": 7, "é": "ü\u2028"}},
-    "metadata deviceType an object": {"metadata": {"deviceType": {"a": [1.5, -0.0, 1e16, 1e-5, 2**70]}}},
-    "productNumber empty": {"metadata": {"productNumber": ""}},
-}
-
-
-def hostile_body(change: dict[str, Any]) -> bytes:
-    document = json.loads((EVENT_EXAMPLES / f"{change.get('table', 'temperature')}.json").read_text())
-    event_type = document["event"]["eventType"]
-    document["event"].update(change.get("event", {}))
-    document["event"]["data"][event_type].update(change.get("data", {}))
-    document["labels"].update(change.get("labels", {}))
-    document["metadata"].update(change.get("metadata", {}))
-    return json.dumps(document).encode()
 
 
 @pytest.mark.parametrize("name", HOSTILE)
