@@ -17,10 +17,17 @@ from local.pubsub_connector import message_data
 from local.servers import free_port
 from ops.dead_letters import reason as dead_letter_reason
 from tests.conftest import DT_DATA, EVENT_EXAMPLES, SECRET
-from tests.support.transform_parity import HOSTILE, hostile_body
+from tests.support.transform_parity import HOSTILE, NOT_JSON, POISON, hostile_body
 
 # Per delivery, not per event: they differ between any two deliveries, whichever the router.
 PER_DELIVERY = ("ingested_at", "published_at", "pubsub_message_id")
+
+
+def gist(reason: str) -> str:
+    """A dead letter's reason from "not a DT event" on, without the JSON parser's own words
+    (Python's and the transform's differ)."""
+    words = reason[reason.index(POISON) :]
+    return words[: words.index(NOT_JSON) + len(NOT_JSON)] if NOT_JSON in words else words
 
 
 def with_new_id(data: bytes) -> bytes:
@@ -85,7 +92,4 @@ def test_both_routers_land_the_same_rows_and_dead_letter_the_same_messages():
     )
     assert subscription_letters.keys() == function_letters.keys() and b"not a DT event" in function_letters
     for data, reason in function_letters.items():
-        assert reason.removeprefix("not a DT event: ") in subscription_letters[data], (
-            reason,
-            subscription_letters[data],
-        )
+        assert gist(subscription_letters[data]) == gist(reason), (reason, subscription_letters[data])
