@@ -159,6 +159,7 @@ class BigQuerySubscription:
         self.written = 0  # rows written, messages dead-lettered and failed deliveries: for tests and bench
         self.dead_lettered = 0
         self.failed = 0
+        self.failures: list[dict[str, str | None]] = []  # each failed delivery: eventId, reason
 
     # One batch ----------------------------------------------------------------------------
     def _metadata(self, received: ReceivedMessage) -> dict[str, Any]:
@@ -251,6 +252,10 @@ class BigQuerySubscription:
 
     def _fail(self, failure: _Failure) -> None:
         attempt = failure.received.delivery_attempt or 1
+        with self._lock:
+            self.failures.append(
+                {"eventId": failure.received.message.attributes.get("eventId"), "reason": failure.reason}
+            )
         if attempt >= self.max_delivery_attempts and self._dead_letter(failure):
             return
         delay = (
