@@ -34,10 +34,9 @@ from google.pubsub_v1.types import ReceivedMessage
 
 from functions import catalogue, timestamps
 from functions.rows import INT64_MAX, INT64_MIN
+from local.push_relay import EMPTY_PAUSE_SECONDS, PULL_WAIT_SECONDS, backoff_seconds, nack_after
 from local.transform_runner import Call, TransformRunner
 
-_PULL_WAIT_SECONDS = 2.0
-_EMPTY_PAUSE_SECONDS = 0.05
 _ATTRIBUTE_VALUE_BYTES = 1024  # Pub/Sub's limit for an attribute value
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _TYPE_GROUPS = {"FLOAT64": "FLOAT", "NUMERIC": "FLOAT", "BIGNUMERIC": "FLOAT", "INT64": "INTEGER", "BOOL": "BOOLEAN",
@@ -258,20 +257,10 @@ class BigQuerySubscription:
             )
         if attempt >= self.max_delivery_attempts and self._dead_letter(failure):
             return
-        delay = (
-            0.0
-            if failure.refused
-            else min(self.maximum_backoff, self.minimum_backoff * 2 ** max(0, attempt - 1))
+        attempt_backoff = backoff_seconds(attempt, self.minimum_backoff, self.maximum_backoff)
+        nack_after(
+            self.subscriber, self.subscription, failure.received, 0.0 if failure.refused else attempt_backoff
         )
-        timer = threading.Timer(delay, self._nack, [failure.received])
-        timer.daemon = True
-        timer.start()
-
-    def _nack(self, received: ReceivedMessage) -> None:
-        with contextlib.suppress(Exception):  # else its deadline expires: delivered again anyway
-            self.subscriber.modify_ack_deadline(
-                subscription=self.subscription, ack_ids=[received.ack_id], ack_deadline_seconds=0
-            )
 
     def _dead_letter(self, failure: _Failure) -> bool:
         """The message as published, its attributes kept, plus Pub/Sub's dead-letter attributes;
@@ -299,13 +288,13 @@ class BigQuerySubscription:
         while not self._stopping.is_set():
             try:
                 answer = self.subscriber.pull(
-                    subscription=self.subscription, max_messages=self.max_messages, timeout=_PULL_WAIT_SECONDS
+                    subscription=self.subscription, max_messages=self.max_messages, timeout=PULL_WAIT_SECONDS
                 )
                 batch = list(answer.received_messages)
             except google_exceptions.GoogleAPIError:
                 batch = []  # no message within the wait, or the emulator is going away
             if not batch:
-                self._stopping.wait(_EMPTY_PAUSE_SECONDS)
+                self._stopping.wait(EMPTY_PAUSE_SECONDS)
                 continue
             with self._lock:
                 self._busy, self._last_activity = True, time.monotonic()
@@ -336,6 +325,6 @@ class BigQuerySubscription:
     def stop(self) -> None:
         self._stopping.set()
         if self._thread is not None:
-            self._thread.join(timeout=_PULL_WAIT_SECONDS + self.write_timeout + 5)
+            self._thread.join(timeout=PULL_WAIT_SECONDS + self.write_timeout + 5)
             self._thread = None
         self.udf.close()
