@@ -223,6 +223,7 @@ def test_bigquery_down_means_redelivery_then_the_row_with_nothing_lost(pipeline)
     )
 
 
+@pytest.mark.function_router
 def test_the_emulators_own_push_subscription_feeds_route_as_well():
     """The local pipeline relays pushes itself (local/push_relay.py); the emulator's native push works too."""
     settings = PipelineSettings(

@@ -24,6 +24,9 @@ from functions.router import Router
 from local.dt_signing import new_xid
 from tests.conftest import PROJECT, create_topic_with_subscription, example_body, pull, with_event
 
+# About the route function itself (the BigQuery subscription router has no such code).
+pytestmark = pytest.mark.function_router
+
 ATTRIBUTES = {"type": "google.cloud.pubsub.topic.v1.messagePublished",
               "source": f"//pubsub.googleapis.com/projects/{PROJECT}/topics/dt-events"}  # fmt: skip
 

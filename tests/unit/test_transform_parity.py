@@ -119,7 +119,8 @@ def generated_bodies(draw: st.DrawFn) -> bytes:
         else:
             document[key] = draw(st.one_of(JSON_VALUES, st.dictionaries(st.text(max_size=5), JSON_VALUES)))
     shape = draw(st.sampled_from(["push", "event"]))
-    text = json.dumps(document if shape == "push" else event, ensure_ascii=draw(st.booleans()))
+    indent = draw(st.sampled_from([None, None, 1, "\t", " \r\n"]))  # whitespace JSON allows
+    text = json.dumps(document if shape == "push" else event, ensure_ascii=draw(st.booleans()), indent=indent)
     return text.encode("utf-8", "surrogatepass")
 
 
@@ -131,4 +132,20 @@ def test_generated_events_give_the_same_row_or_the_same_refusal(udf, data, sourc
     except UnicodeDecodeError:  # a lone surrogate written raw: the stand-in refuses it before the UDF
         return
     python, javascript = both(udf, data, {} if source is None else {"source": source})
+    assert javascript == python
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    text=st.one_of(
+        st.text(max_size=40), st.text(alphabet='{}[]":,0123456789.eE+-tfnrulasNIy \\\n', max_size=40)
+    )
+)
+def test_any_text_is_refused_alike_or_parsed_alike(udf, text):
+    """Bodies that are mostly not JSON: the transform's parser refuses what Python's json refuses."""
+    try:
+        data = text.encode("utf-8")
+    except UnicodeEncodeError:  # a lone surrogate: not text a message can carry
+        return
+    python, javascript = both(udf, data)
     assert javascript == python
