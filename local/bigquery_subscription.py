@@ -113,7 +113,7 @@ def table_row(
     return row
 
 
-def _cut(text: str, limit: int = _ATTRIBUTE_VALUE_BYTES) -> str:
+def cut_attribute(text: str, limit: int = _ATTRIBUTE_VALUE_BYTES) -> str:
     return text.encode()[:limit].decode("utf-8", "ignore")
 
 
@@ -268,7 +268,7 @@ class BigQuerySubscription:
         message = failure.received.message
         project = self.subscription.split("/")[1]
         attributes = dict(message.attributes) | {
-            DEAD_LETTER_REASON: _cut(failure.reason),
+            DEAD_LETTER_REASON: cut_attribute(failure.reason),
             "CloudPubSubDeadLetterSourceDeliveryCount": str(failure.received.delivery_attempt or 1),
             "CloudPubSubDeadLetterSourceSubscription": self.subscription.rsplit("/", 1)[-1],
             "CloudPubSubDeadLetterSourceSubscriptionProject": project,

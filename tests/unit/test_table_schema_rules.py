@@ -8,7 +8,7 @@ import json
 import pytest
 
 from functions import catalogue
-from local.bigquery_subscription import Refused, table_row
+from local.bigquery_subscription import Refused, cut_attribute, table_row
 from local.transform_runner import TransformRunner
 from tests.conftest import EVENT_EXAMPLES
 from tests.support.transform_parity import call
@@ -66,3 +66,8 @@ def test_timestamps_are_taken_as_integer_micros_or_a_timestamp_string(udf_rows):
     written = table_row(row, FIELDS)
     assert written["timestamp"] == "0001-01-01T00:00:00.000000Z"
     assert written["published_at"] == "2023-12-31T23:00:00.000000Z"
+
+
+def test_a_dead_letter_reason_is_cut_to_pubsubs_1024_bytes_not_characters():
+    cut = cut_attribute("é" * 2000)
+    assert len(cut.encode()) <= 1024 and cut == "é" * 512
