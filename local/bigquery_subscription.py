@@ -114,6 +114,7 @@ def table_row(
 
 
 def cut_attribute(text: str, limit: int = _ATTRIBUTE_VALUE_BYTES) -> str:
+    """`text` within Pub/Sub's limit for an attribute value, in bytes (a character may take four)."""
     return text.encode()[:limit].decode("utf-8", "ignore")
 
 
