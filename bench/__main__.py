@@ -14,6 +14,7 @@ def main(argv: list[str]) -> int:
         ingest.main()
     if which in ("router", "all"):
         router.main()
+        router.bigquery_subscription_main()
     if which in ("logs", "all"):
         log_volume.main([])
     return 0

@@ -165,3 +165,36 @@ def main() -> None:
     print(
         f"  answer -> row written at {LATENCY_RATE:g}/s: p50 {p50:.0f} ms, p99 {p99:.0f} ms ({len(delays)} events)"
     )
+
+
+# The BigQuery subscription router (no route function): its JavaScript transform and the local stand-in.
+def bigquery_subscription_main() -> None:
+    """The transform's size and time per message in Node (the SMT limits: 20 KB of code, 500 ms a
+    message), and the stand-in's throughput, Pub/Sub -> events_log (local/bigquery_subscription.py:
+    one-shot pulls of up to 500, the transform in one Node process, one insertAll per pull)."""
+    from functions.transform import UDF_FILE
+    from local.transform_runner import Call, TransformRunner
+
+    bodies = _events(EVENTS, seed=5)
+    sample = bodies[:: max(1, len(bodies) // 200)]
+    with TransformRunner() as udf:
+        outcomes = udf.run([Call(body.decode(), {"source": "webhook"}, {}, repeat=2000) for body in sample])
+    per_message_ms = statistics.mean(outcome.ms or 0.0 for outcome in outcomes)
+    worst_ms = max(outcome.ms or 0.0 for outcome in outcomes)
+    settings = PipelineSettings(
+        router="bigquery_subscription", ingest_port=free_port(), route_port=free_port(), pubsub_port=free_port(),
+        bigquery_port=free_port(), bigquery_grpc_port=free_port(),
+    )  # fmt: skip
+    with Pipeline(settings) as pipeline:
+        assert pipeline.publisher is not None
+        started = time.monotonic()
+        futures = [pipeline.publisher.publish(pipeline.topic_path, body) for body in bodies]
+        for future in futures:
+            future.result(timeout=60)
+        rate = len(bodies) / (_wait_for(pipeline, len(bodies)) - started)
+    print(f"\nBigQuery subscription router ({time.strftime('%Y-%m-%d')}, stand-in on the emulators):")
+    print(f"  transform size:                {UDF_FILE.stat().st_size:8d} bytes (SMT limit 20 KB)")
+    print(
+        f"  transform time per message:    {per_message_ms:8.3f} ms mean, {worst_ms:.3f} ms slowest event (limit 500)"
+    )
+    print(f"  Pub/Sub -> BigQuery (stand-in): {rate:7.0f} events/s ({len(bodies)} events)")

@@ -184,7 +184,9 @@ def connector_body(event: dict[str, Any], device: dict[str, Any], label_keys: tu
             "productNumber": device.get("productNumber", ""),
         },
     }
-    return json.dumps(document, separators=(",", ":"), ensure_ascii=False).encode()
+    # surrogatepass: a lone surrogate DT sent (JSON "\\ud800") must not crash the run; envelope.parse
+    # then refuses the body as not UTF-8 and the event is skipped with its reason.
+    return json.dumps(document, separators=(",", ":"), ensure_ascii=False).encode("utf-8", "surrogatepass")
 
 
 def message_for(body: bytes, source: str) -> tuple[envelope.Envelope, Message]:

@@ -44,6 +44,9 @@ def replay_attributes(attributes: dict[str, str]) -> dict[str, str]:
 def reason(attributes: dict[str, str]) -> str:
     if attributes.get("deadLetterReason"):
         return attributes["deadLetterReason"]
+    # A BigQuery subscription's dead letters carry Pub/Sub's own reason.
+    if attributes.get(f"{_PUBSUB_PREFIX}SourceDeliveryErrorMessage"):
+        return attributes[f"{_PUBSUB_PREFIX}SourceDeliveryErrorMessage"]
     attempts = attributes.get(f"{_PUBSUB_PREFIX}SourceDeliveryCount")
     if attempts:
         return f"not written after {attempts} delivery attempts (dead-lettered by Pub/Sub)"

@@ -17,6 +17,7 @@ since DT adds both over time and the raw body is kept as sent.
 from __future__ import annotations
 
 import json
+import math
 import re
 from dataclasses import dataclass
 from datetime import datetime
@@ -25,9 +26,15 @@ from typing import Any
 from . import timestamps
 from .errors import InvalidBody
 
-_EVENT_ID = re.compile(r"^[A-Za-z0-9_-]{1,128}$")
-_EVENT_TYPE = re.compile(r"^[A-Za-z][A-Za-z0-9_]{0,63}$")
-DEVICE_NAME = re.compile(r"^projects/([A-Za-z0-9_-]{1,128})/devices/([A-Za-z0-9_-]{1,128})$")
+# Anchored with \Z, not $ (which accepts a trailing newline); the JavaScript transform
+# (functions/transform/template.js) uses the same patterns, where $ means the end.
+_EVENT_ID = re.compile(r"^[A-Za-z0-9_-]{1,128}\Z")
+_EVENT_TYPE = re.compile(r"^[A-Za-z][A-Za-z0-9_]{0,63}\Z")
+DEVICE_NAME = re.compile(r"^projects/([A-Za-z0-9_-]{1,128})/devices/([A-Za-z0-9_-]{1,128})\Z")
+# BigQuery's JSON type holds at most 500 levels of nesting (cloud.google.com/bigquery/docs/json-data,
+# "Limitations"): a deeper body could never be its `raw` column.
+MAX_DEPTH = 500
+_STRING = re.compile(r'"(?:[^"\\]|\\[\s\S])*"?')
 
 
 @dataclass(frozen=True)
@@ -78,13 +85,47 @@ def _reject_duplicate_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
         seen: set[str] = set()
         for key, _ in pairs:
             if key in seen:
-                raise InvalidBody(f"the body has the key {key!r} more than once")
+                raise InvalidBody(f"the body has the key {json.dumps(key)} more than once")
             seen.add(key)
     return document
 
 
 def _reject_constant(name: str) -> None:
     raise InvalidBody(f"the body holds {name}, which is not valid JSON")
+
+
+_OUT_OF_RANGE = "the body holds a number beyond what a 64-bit float holds (about 1.8e308)"
+
+
+def _float(text: str) -> float:
+    """A JSON number with a fraction or exponent; `1e400` would parse to infinity."""
+    value = float(text)
+    if math.isinf(value):
+        raise InvalidBody(_OUT_OF_RANGE)
+    return value
+
+
+def _int(text: str) -> int:
+    """A JSON integer; one beyond the float range can be no number BigQuery stores (FLOAT64 or JSON)."""
+    if math.isinf(float(text)):
+        raise InvalidBody(_OUT_OF_RANGE)
+    return int(text)
+
+
+def _too_deep(text: str) -> bool:
+    """Whether `text` nests arrays and objects more than MAX_DEPTH deep (strings skipped), checked
+    before parsing so the answer never depends on how deep the parser's stack happens to be."""
+    if text.count("[") + text.count("{") <= MAX_DEPTH:
+        return False
+    depth = 0
+    for char in _STRING.sub("", text):
+        if char in "[{":
+            depth += 1
+            if depth > MAX_DEPTH:
+                return True
+        elif char in "]}":
+            depth -= 1
+    return False
 
 
 def _field(container: dict[str, Any], name: str, pattern: re.Pattern[str], where: str) -> str:
@@ -103,11 +144,19 @@ _BARE_EVENT_KEYS = ("eventId", "eventType", "targetName")
 def parse(body: bytes) -> Envelope:
     """Parse a DT body or a bare DT event; raises InvalidBody naming the first problem found."""
     try:
-        document = json.loads(
-            body.decode("utf-8"), object_pairs_hook=_reject_duplicate_keys, parse_constant=_reject_constant
-        )
+        text = body.decode("utf-8")
     except UnicodeDecodeError:
         raise InvalidBody("the body is not valid UTF-8") from None
+    if _too_deep(text):
+        raise InvalidBody("the body is nested too deeply")
+    try:
+        document = json.loads(
+            text,
+            object_pairs_hook=_reject_duplicate_keys,
+            parse_constant=_reject_constant,
+            parse_float=_float,
+            parse_int=_int,
+        )
     except RecursionError:
         raise InvalidBody("the body is nested too deeply") from None
     except ValueError as error:

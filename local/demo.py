@@ -9,6 +9,10 @@ the device labels the example queries show; `./run fleet --via pubsub` alternate
 event (tests/integration/test_pubsub_connector.py checks both).
     ./run serve   start everything and keep it running (Ctrl-C stops it)
 
+Both take --router function|bigquery_subscription (default $ROUTER, else function): the route
+function, or no function at all and a BigQuery subscription with the JavaScript transform (played
+locally by local/bigquery_subscription.py). Both land the same rows in events_log.
+
 Every port and name has a default and an environment variable (see README, "Configuration").
 """
 
@@ -28,7 +32,7 @@ from dt_bigquery_ops.output import format_table
 from functions import catalogue
 from local.dt_signing import AsymmetricSigner
 from local.fleet import Report, run_fleet
-from local.pipeline import Pipeline, PipelineSettings
+from local.pipeline import ROUTERS, Pipeline, PipelineSettings
 
 LOCAL_ORGANIZATION_ID = "local-organization"
 
@@ -176,7 +180,12 @@ def write_report(pipeline: Pipeline, path: Path, period_hours: float) -> bool:
 def demo(args: argparse.Namespace) -> int:
     signer = AsymmetricSigner(organization_id=LOCAL_ORGANIZATION_ID)
     settings = settings_from(args, signer)
-    print("Starting the Pub/Sub emulator, the BigQuery emulator, ingest and route ...", flush=True)
+    router = (
+        "route"
+        if settings.router == "function"
+        else "the BigQuery subscription (stand-in, JavaScript transform)"
+    )
+    print(f"Starting the Pub/Sub emulator, the BigQuery emulator, ingest and {router} ...", flush=True)
     with Pipeline(settings) as pipeline:
         print(
             f"Ingest listening on {pipeline.ingest_url}; sending a simulated fleet (signed like DT) ...",
@@ -214,7 +223,12 @@ def serve(args: argparse.Namespace) -> int:
     generated = not os.environ.get("DT_SIGNATURE_SECRET") and not args.signature_secret
     with Pipeline(settings) as pipeline:
         print(f"ingest:            {pipeline.ingest_url}")
-        print(f"route:             {pipeline.route.url if pipeline.route else ''}")
+        if pipeline.route is not None:
+            print(f"route:             {pipeline.route.url}")
+        else:
+            print(
+                f"router:            BigQuery subscription {pipeline.bigquery_subscription_path} (stand-in)"
+            )
         print(f"Pub/Sub emulator:  PUBSUB_EMULATOR_HOST={pipeline.pubsub.host} (topic {pipeline.topic_path})")
         print(
             f"BigQuery emulator: {pipeline.bigquery_endpoint} (dataset {settings.project}.{settings.dataset})"
@@ -242,6 +256,11 @@ def main(argv: list[str] | None = None) -> int:
     )
     common.add_argument("--dataset", help="BigQuery dataset (default $BIGQUERY_DATASET_ID or 'dt')")
     common.add_argument("--signature-secret", help="default $DT_SIGNATURE_SECRET, else generated")
+    common.add_argument(
+        "--router",
+        choices=ROUTERS,
+        help="the route function or a BigQuery subscription (default $ROUTER or function)",
+    )
     common.add_argument(
         "--work-dir", type=Path, help="keep logs and BigQuery data there (default: a temporary folder)"
     )

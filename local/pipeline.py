@@ -7,6 +7,10 @@ The Pub/Sub wiring is the one Terraform deploys: the ingest topic, a subscriptio
 to `route` with a retry and dead-letter policy, and a dead-letter topic with a subscription
 that keeps dead letters for inspection. The pushes are made by `PushRelay` (delivery "relay",
 the default) or by the emulator itself (delivery "emulator"); see local/push_relay.py for why.
+
+With `router="bigquery_subscription"` (env ROUTER) no route function runs: the topic has a BigQuery
+subscription instead, played by local/bigquery_subscription.py (the JavaScript transform in Node,
+use_table_schema's rules, the landing table, dead letters after the maximum delivery attempts).
 """
 
 from __future__ import annotations
@@ -25,8 +29,10 @@ from google.cloud import bigquery, pubsub_v1
 from google.protobuf import duration_pb2
 from google.pubsub_v1.services.subscriber.transports import SubscriberGrpcTransport
 
+from functions import catalogue
 from functions.bigquery_writer import bigquery_client
 from local import bigquery_setup, emulators
+from local.bigquery_subscription import BigQuerySubscription
 from local.push_relay import PushRelay
 from local.servers import FunctionServer, JwksServer, free_port
 from local.tcp_proxy import TcpProxy
@@ -37,6 +43,9 @@ def relay_subscriber(host: str) -> pubsub_v1.SubscriberClient:
     in one pull; a default client refuses pull answers over 4 MiB."""
     channel = grpc.insecure_channel(host, options=[("grpc.max_receive_message_length", -1)])
     return pubsub_v1.SubscriberClient(transport=SubscriberGrpcTransport(channel=channel))
+
+
+ROUTERS = ("function", "bigquery_subscription")  # Terraform's variable `router` takes the same values
 
 
 def _env_int(name: str, default: int) -> int:
@@ -61,6 +70,7 @@ class PipelineSettings:
     max_delivery_attempts: int = 10
     route_threads: int = 64
     delivery: str = field(default_factory=lambda: os.environ.get("PUSH_DELIVERY", "relay"))
+    router: str = field(default_factory=lambda: os.environ.get("ROUTER", "function"))
     work_dir: Path | None = None
     persistent_bigquery: bool = False  # keep BigQuery data on disk (restarts, --work-dir)
     outage_proxies: bool = False  # put a TcpProxy in front of each emulator, to cut it off on demand
@@ -70,6 +80,8 @@ class PipelineSettings:
     def __post_init__(self) -> None:
         if self.delivery not in ("relay", "emulator"):
             raise ValueError(f"delivery must be 'relay' or 'emulator', not {self.delivery!r}")
+        if self.router not in ROUTERS:
+            raise ValueError(f"router must be one of {', '.join(ROUTERS)}, not {self.router!r}")
         if not self.signature_secret:
             self.signature_secret = secrets.token_urlsafe(32)
 
@@ -100,6 +112,7 @@ class Pipeline:
         self.subscriber: pubsub_v1.SubscriberClient | None = None
         self.bigquery: bigquery.Client | None = None
         self.relay: PushRelay | None = None
+        self.bigquery_subscription: BigQuerySubscription | None = None
         self._previous_emulator_host: str | None = None
         self.pubsub_proxy = TcpProxy(free_port(), s.pubsub_port) if s.outage_proxies else None
         self.bigquery_proxy = TcpProxy(free_port(), s.bigquery_port) if s.outage_proxies else None
@@ -116,6 +129,10 @@ class Pipeline:
     @property
     def push_subscription_path(self) -> str:
         return f"projects/{self.settings.project}/subscriptions/{self.settings.topic}-to-route"
+
+    @property
+    def bigquery_subscription_path(self) -> str:
+        return f"projects/{self.settings.project}/subscriptions/{self.settings.topic}-to-bigquery"
 
     @property
     def dead_letter_subscription_path(self) -> str:
@@ -166,9 +183,10 @@ class Pipeline:
         if self.jwks_server is not None:
             self.jwks_server.start()
         logs = self.work_dir / "logs"
-        self.route = FunctionServer("route", s.route_port, self.route_env(), logs / "route.log")
+        if s.router == "function":
+            self.route = FunctionServer("route", s.route_port, self.route_env(), logs / "route.log")
+            self.route.start()
         self.ingest = FunctionServer("ingest", s.ingest_port, self.ingest_env(), logs / "ingest.log")
-        self.route.start()
         self.ingest.start()
         self.create_topics()
 
@@ -200,13 +218,16 @@ class Pipeline:
 
     def create_topics(self) -> None:
         """The topics and subscriptions Terraform creates in the cloud (the emulator keeps none)."""
-        assert self.publisher is not None and self.subscriber is not None and self.route is not None
+        assert self.publisher is not None and self.subscriber is not None
         s = self.settings
         for topic in (self.topic_path, self.dead_letter_topic_path):
             self.publisher.create_topic(name=topic)
         self.subscriber.create_subscription(
             name=self.dead_letter_subscription_path, topic=self.dead_letter_topic_path
         )
+        if s.router == "bigquery_subscription":
+            self.start_bigquery_subscription()
+            return
         push = s.delivery == "emulator"
         self.subscriber.create_subscription(
             request={
@@ -232,20 +253,53 @@ class Pipeline:
                 max_in_flight=s.route_threads,
             ).start()
 
-    def wait_idle(self, quiet_seconds: float = 3.0, timeout: float = 180.0) -> bool:
-        """Wait until the push relay had nothing to deliver for `quiet_seconds` (False on timeout).
+    def start_bigquery_subscription(self) -> None:
+        """The BigQuery subscription Terraform creates with router = "bigquery_subscription" (its
+        dead-letter policy is the stand-in's to apply: it adds the reason; the emulator's is set too,
+        so the emulator counts delivery attempts)."""
+        assert self.publisher is not None and self.subscriber is not None
+        s = self.settings
+        self.subscriber.create_subscription(
+            request={
+                "name": self.bigquery_subscription_path,
+                "topic": self.topic_path,
+                "ack_deadline_seconds": 60,
+                "dead_letter_policy": {
+                    "dead_letter_topic": self.dead_letter_topic_path,
+                    "max_delivery_attempts": s.max_delivery_attempts,
+                },
+            }
+        )
+        bigquery_host = (self.bigquery_proxy or self.bigquery_emulator).host
+        self.bigquery_subscription = BigQuerySubscription(
+            relay_subscriber(self.pubsub.host),
+            self.bigquery_subscription_path,
+            self.publisher,
+            self.dead_letter_topic_path,
+            bigquery_client(s.project, f"http://{bigquery_host}"),
+            f"{s.project}.{s.dataset}.{catalogue.LANDING_TABLE}",
+            s.max_delivery_attempts,
+        ).start()
 
-        Without the relay (emulator delivery) there is nothing to observe: wait `quiet_seconds`.
+    def wait_idle(self, quiet_seconds: float = 3.0, timeout: float = 180.0) -> bool:
+        """Wait until the push relay (or the BigQuery subscription) had nothing to deliver for
+        `quiet_seconds` (False on timeout).
+
+        Without either (emulator delivery) there is nothing to observe: wait `quiet_seconds`.
         """
-        if self.relay is None:
+        delivery = self.relay or self.bigquery_subscription
+        if delivery is None:
             time.sleep(quiet_seconds)
             return True
-        return self.relay.wait_idle(quiet_seconds, timeout)
+        return delivery.wait_idle(quiet_seconds, timeout)
 
     def stop(self) -> None:
         if self.relay is not None:
             self.relay.stop()
             self.relay.subscriber.close()
+        if self.bigquery_subscription is not None:
+            self.bigquery_subscription.stop()
+            self.bigquery_subscription.subscriber.close()
         for server in (self.ingest, self.route):
             if server is not None:
                 server.stop()

@@ -36,8 +36,32 @@ from google.pubsub_v1.types import ReceivedMessage
 
 from functions import timestamps
 
-_PULL_WAIT_SECONDS = 2.0  # how long one pull may wait for messages
-_EMPTY_PAUSE_SECONDS = 0.05  # the emulator answers an empty pull at once: don't spin
+PULL_WAIT_SECONDS = 2.0  # how long one pull may wait for messages
+EMPTY_PAUSE_SECONDS = 0.05  # the emulator answers an empty pull at once: don't spin
+
+
+def backoff_seconds(attempt: int, minimum: float, maximum: float) -> float:
+    """A subscription retry policy's wait before delivery `attempt` + 1 (doubling from `minimum`)."""
+    return min(maximum, minimum * 2 ** max(0, attempt - 1))
+
+
+def nack_after(
+    subscriber: pubsub_v1.SubscriberClient, subscription: str, received: ReceivedMessage, delay: float
+) -> None:
+    """Deadline 0 once `delay` has passed: delivered again then, without holding anything meanwhile.
+    (Not a shorter deadline left to expire: with those, the emulator now and then lost a message,
+    in neither the subscription nor the dead-letter topic; measured in 2 of 4 runs of
+    tests/integration/test_router.py's outage test.)"""
+
+    def nack() -> None:
+        with contextlib.suppress(Exception):  # else its ack deadline expires: redelivered anyway
+            subscriber.modify_ack_deadline(
+                subscription=subscription, ack_ids=[received.ack_id], ack_deadline_seconds=0
+            )
+
+    timer = threading.Timer(delay, nack)
+    timer.daemon = True
+    timer.start()
 
 
 class PushRelay:
@@ -75,7 +99,7 @@ class PushRelay:
         self.failed = 0
 
     def _backoff(self, attempt: int) -> float:
-        return min(self.maximum_backoff, self.minimum_backoff * 2 ** max(0, attempt - 1))
+        return backoff_seconds(attempt, self.minimum_backoff, self.maximum_backoff)
 
     def _envelope(self, received: ReceivedMessage) -> dict:
         message = received.message
@@ -104,9 +128,8 @@ class PushRelay:
                 with contextlib.suppress(Exception):  # the deadline then expires: redelivered anyway
                     self.subscriber.acknowledge(subscription=self.subscription, ack_ids=[received.ack_id])
             else:  # redelivered once the backoff has passed, as Pub/Sub's retry policy does
-                timer = threading.Timer(self._backoff(received.delivery_attempt or 1), self._nack, [received])
-                timer.daemon = True
-                timer.start()
+                delay = self._backoff(received.delivery_attempt or 1)
+                nack_after(self.subscriber, self.subscription, received, delay)
         finally:
             with self._lock:
                 self.pushed += 1
@@ -114,15 +137,6 @@ class PushRelay:
                 self._in_flight -= 1
                 self._last_activity = time.monotonic()
             self._slots.release()
-
-    def _nack(self, received: ReceivedMessage) -> None:
-        """Deadline 0: delivered again at once. (Not a shorter deadline left to expire: with
-        those, the emulator now and then lost a message, in neither the subscription nor the
-        dead-letter topic; measured in 2 of 4 runs of tests/integration/test_router.py's outage test.)"""
-        with contextlib.suppress(Exception):  # else its 60 s deadline expires: redelivered anyway
-            self.subscriber.modify_ack_deadline(
-                subscription=self.subscription, ack_ids=[received.ack_id], ack_deadline_seconds=0
-            )
 
     def _free_slots(self) -> int:
         """Wait for at least one free slot and take every free one."""
@@ -140,7 +154,7 @@ class PushRelay:
                 answer = self.subscriber.pull(
                     subscription=self.subscription,
                     max_messages=min(slots, self._pull_limit),
-                    timeout=_PULL_WAIT_SECONDS,
+                    timeout=PULL_WAIT_SECONDS,
                 )
                 received = list(answer.received_messages)
                 self._pull_limit = min(self.max_in_flight, self._pull_limit * 2)
@@ -151,7 +165,7 @@ class PushRelay:
             for _ in range(slots - len(received)):
                 self._slots.release()
             if not received:
-                self._stopping.wait(_EMPTY_PAUSE_SECONDS)
+                self._stopping.wait(EMPTY_PAUSE_SECONDS)
                 continue
             with self._lock:
                 self._in_flight += len(received)
@@ -182,7 +196,7 @@ class PushRelay:
     def stop(self) -> None:
         self._stopping.set()
         if self._thread is not None:
-            self._thread.join(timeout=_PULL_WAIT_SECONDS + 5)
+            self._thread.join(timeout=PULL_WAIT_SECONDS + 5)
             self._thread = None
         self._pool.shutdown(wait=False, cancel_futures=True)  # the servers stop next: posts end
         self.session.close()

@@ -14,7 +14,7 @@ from google.cloud import pubsub_v1
 
 from local import emulators
 from local.dt_signing import AsymmetricSigner
-from local.pipeline import Pipeline, PipelineSettings
+from local.pipeline import ROUTERS, Pipeline, PipelineSettings
 from local.servers import FunctionServer, JwksServer, free_port
 from tests.support.drills import DRILL_FIGURES
 from tests.support.dt import ORGANIZATION_ID, SECRET
@@ -25,11 +25,33 @@ from tests.support.pubsub import create_topic_with_subscription
 SHARED_FOLDERS = frozenset({"drills", "terraform"})  # test folders whose files share one set-up
 
 
+FUNCTION_ROUTER = "function_router"  # the marker of tests about the route function itself
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        "markers",
+        f"{FUNCTION_ROUTER}: about the route function itself; not run through the BigQuery subscription",
+    )
+
+
+def _function_only(item: pytest.Item) -> bool:
+    """A test marked function_router, given the pipeline of the other router: not collected."""
+    callspec = getattr(item, "callspec", None)
+    router = callspec.params.get("pipeline") if callspec is not None else None
+    return item.get_closest_marker(FUNCTION_ROUTER) is not None and router not in (None, "function")
+
+
 @pytest.hookimpl(tryfirst=True)  # before xdist reads the groups
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     """Under `pytest -n 2 --dist loadgroup` (./run test): the drills, which share one pipeline and
     build on each other, stay together on one worker, as do the Terraform tests (one work folder);
-    every other file stays whole on one worker (its module fixtures are built once)."""
+    every other file stays whole on one worker (its module fixtures are built once). Tests about the
+    route function itself run with the function router only."""
+    deselected = [item for item in items if _function_only(item)]
+    if deselected:
+        config.hook.pytest_deselected(items=deselected)
+        items[:] = [item for item in items if not _function_only(item)]
     for item in items:
         folder = item.path.parent
         group = folder.name if folder.name in SHARED_FOLDERS else item.nodeid.split("::")[0]
@@ -160,10 +182,12 @@ def ingest_server(ingest_topic, pubsub_host, jwks_server, server_logs) -> Iterat
     server.stop()
 
 
-@pytest.fixture(scope="session")
-def pipeline(signer: AsymmetricSigner) -> Iterator[Pipeline]:
-    """The whole local pipeline (emulators, topics, tables, both functions) on free ports."""
+@pytest.fixture(scope="session", params=ROUTERS)
+def pipeline(signer: AsymmetricSigner, request: pytest.FixtureRequest) -> Iterator[Pipeline]:
+    """The whole local pipeline (emulators, topics, tables, ingest and the router) on free ports, once
+    per router: the route function, and the BigQuery subscription (its stand-in, with the transform)."""
     settings = PipelineSettings(
+        router=request.param,
         ingest_port=free_port(),
         route_port=free_port(),
         pubsub_port=free_port(),

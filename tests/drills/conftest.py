@@ -52,6 +52,7 @@ def drill_settings(signer: AsymmetricSigner, **overrides: object) -> PipelineSet
         "jwks": signer.jwks(),
         "outage_proxies": True,
         "max_delivery_attempts": 30,
+        "router": "function",  # whatever $ROUTER says: drill 4 runs through each router itself
         "extra_ingest_env": {"PUBLISH_TIMEOUT_SECONDS": "2"},
         "extra_route_env": {
             "BIGQUERY_TIMEOUT_SECONDS": "10"

@@ -4,6 +4,11 @@ Invariant: every message ends in BigQuery exactly once or in the dead-letter top
 reason; none is silently dropped. A message that is not a DT event is dead-lettered at once
 (by the router, with `deadLetterReason`); one that keeps failing transiently is dead-lettered
 by Pub/Sub itself after the subscription's bounded delivery attempts.
+
+Each drill here runs through both routers: the route function (the drills' shared pipeline) and
+the BigQuery subscription (a pipeline of its own, the stand-in running the JavaScript transform),
+where Pub/Sub retries a message the transform refuses up to the maximum attempts, then
+dead-letters it with CloudPubSubDeadLetterSourceDeliveryErrorMessage.
 """
 
 from __future__ import annotations
@@ -14,8 +19,10 @@ from collections.abc import Iterator
 
 import pytest
 
+from dt_bigquery_ops.dead_letters import reason as dead_letter_reason
+from local.bigquery_subscription import DEAD_LETTER_REASON
 from local.dt_signing import new_xid
-from local.pipeline import Pipeline
+from local.pipeline import ROUTERS, Pipeline
 from tests.drills.conftest import SIGNER, drill_settings
 from tests.support.drills import count_in_bigquery, drain_dead_letters, route_failures, summary
 from tests.support.dt import SECRET, event_id, real_body, with_event
@@ -39,15 +46,30 @@ def bodies_for(project: str, count: int) -> list[bytes]:
     ]
 
 
+@pytest.fixture(scope="module", params=ROUTERS)
+def router(request: pytest.FixtureRequest) -> str:
+    return request.param
+
+
 @pytest.fixture(scope="module")
-def exhausted() -> Iterator[dict]:
+def routed(router: str, request: pytest.FixtureRequest) -> Iterator[Pipeline]:
+    """The drills' shared pipeline (the route function), or one with the BigQuery subscription."""
+    if router == "function":
+        yield request.getfixturevalue("drill").pipeline
+        return
+    with Pipeline(drill_settings(SIGNER, router=router)) as pipeline:
+        yield pipeline
+
+
+@pytest.fixture(scope="module")
+def exhausted(router: str) -> Iterator[dict]:
     """In the background (it is mostly waiting): a second pipeline whose router never reaches
     BigQuery, and one valid event sent to it, which Pub/Sub must dead-letter after ATTEMPTS."""
     result: dict = {}
 
     def run() -> None:
         started = time.monotonic()
-        settings = drill_settings(SIGNER, max_delivery_attempts=ATTEMPTS,
+        settings = drill_settings(SIGNER, max_delivery_attempts=ATTEMPTS, router=router,
                                   extra_route_env={"BIGQUERY_TIMEOUT_SECONDS": "1"})  # fmt: skip
         try:
             with Pipeline(settings) as small:
@@ -56,12 +78,13 @@ def exhausted() -> Iterator[dict]:
                 burst = send_burst(small.ingest_url, [body], SECRET, None)
                 assert burst.accepted, burst
                 letters: list = []
-                deadline = time.monotonic() + 90
+                deadline = time.monotonic() + 140  # the stand-in's writes time out after 10 s
                 while not letters and time.monotonic() < deadline:
                     letters = drain_dead_letters(small, 3)
                     time.sleep(1)
                 time.sleep(1)
                 result.update(
+                    router=router,
                     body=body,
                     letters=letters,
                     deliveries=len(route_failures(small)),
@@ -82,8 +105,8 @@ def exhausted() -> Iterator[dict]:
 
 
 @pytest.mark.drill
-def test_bigquery_outage_for_the_router_ends_in_bigquery_or_dead_letters(drill, exhausted, record_property):
-    pipeline = drill.pipeline
+def test_bigquery_outage_for_the_router_ends_in_bigquery_or_dead_letters(routed, exhausted, record_property):
+    pipeline = routed
     # Older drills' messages must not be in the way: the outage must hit this drill's messages.
     assert pipeline.wait_idle(quiet_seconds=3, timeout=180), "the pipeline never became idle"
     bodies = bodies_for(PROJECT, MESSAGES)
@@ -160,8 +183,8 @@ def test_bigquery_outage_for_the_router_ends_in_bigquery_or_dead_letters(drill, 
 
 
 @pytest.mark.drill
-def test_a_poison_message_is_dead_lettered_at_once_with_its_reason(drill, record_property):
-    pipeline = drill.pipeline
+def test_a_poison_message_is_dead_lettered_at_once_with_its_reason(routed, record_property):
+    pipeline = routed
     marker = "drill-poison-" + new_xid()
     started = time.monotonic()
     pipeline.publisher.publish(pipeline.topic_path, b"drill: not a DT event", eventId=marker).result(
@@ -176,9 +199,14 @@ def test_a_poison_message_is_dead_lettered_at_once_with_its_reason(drill, record
             lost=1 - len(letters), dead_lettered_after_s=round(seconds, 1))  # fmt: skip
     [letter] = letters
     assert letter.data == b"drill: not a DT event"
-    assert "not a DT event" in letter.attributes["deadLetterReason"]
-    assert letter.attributes["originalMessageId"]
-    assert not redelivered, "a poison message must not be retried"
+    assert "not a DT event" in dead_letter_reason(letter.attributes)
+    if pipeline.bigquery_subscription is None:
+        assert letter.attributes["originalMessageId"]
+        assert not redelivered, "a poison message must not be retried"
+    else:  # Pub/Sub retries what the transform refuses (no backoff), then dead-letters it
+        attempts = pipeline.settings.max_delivery_attempts
+        assert letter.attributes["CloudPubSubDeadLetterSourceDeliveryCount"] == str(attempts)
+        assert letter.attributes["eventId"] == marker  # the message as published
 
 
 @pytest.mark.drill
@@ -208,5 +236,7 @@ def test_a_message_failing_on_every_delivery_is_dead_lettered_after_bounded_atte
     [letter] = letters
     assert letter.data == exhausted["body"]
     assert "deadLetterReason" not in letter.attributes  # dead-lettered by Pub/Sub, not by the router
+    if exhausted["router"] == "bigquery_subscription":  # with Pub/Sub's reason: the write failed
+        assert letter.attributes[DEAD_LETTER_REASON].startswith("UNAVAILABLE: writing to"), letter.attributes
     assert 1 <= exhausted["deliveries"] <= ATTEMPTS
     assert exhausted["rows"] == 0

@@ -17,7 +17,8 @@ from functions import catalogue, envelope, rows
 from functions.bigquery_writer import bigquery_client
 from local import bigquery_setup, emulators
 from local.servers import free_port
-from tests.conftest import ROOT, example_body
+from tests.support.dt import example_body
+from tests.support.paths import ROOT
 
 PROJECT = "setupcheck"
 

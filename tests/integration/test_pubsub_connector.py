@@ -10,6 +10,7 @@ import uuid
 
 import pytest
 
+from dt_bigquery_ops.dead_letters import reason as dead_letter_reason
 from functions import catalogue, envelope
 from functions.errors import InvalidBody
 from local.dt_signing import new_xid
@@ -107,7 +108,7 @@ def test_malformed_messages_are_dead_lettered_with_their_reason(pipeline, dead_l
     }
     for data, words in malformed.items():
         assert data in letters, f"{data[:60]!r} was not dead-lettered"
-        reason = letters[data].attributes["deadLetterReason"]
+        reason = dead_letter_reason(letters[data].attributes)
         assert "not a DT event" in reason and words in reason, reason
 
 

@@ -27,6 +27,9 @@ from local.reading import pull_and_ack
 from tests.support.dt import PROJECT, example_body, with_event
 from tests.support.pubsub import create_topic_with_subscription
 
+# About the route function itself (the BigQuery subscription router has no such code).
+pytestmark = pytest.mark.function_router
+
 ATTRIBUTES = {"type": "google.cloud.pubsub.topic.v1.messagePublished",
               "source": f"//pubsub.googleapis.com/projects/{PROJECT}/topics/dt-events"}  # fmt: skip
 

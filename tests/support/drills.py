@@ -48,7 +48,10 @@ def drain_dead_letters(pipeline: Pipeline, seconds: float = 3.0) -> list:
 
 
 def route_failures(pipeline: Pipeline) -> list[dict]:
-    """The router's 'write failed; Pub/Sub will redeliver' log entries so far."""
+    """The router's failed deliveries so far: the route function's 'write failed; Pub/Sub will
+    redeliver' log entries, or the BigQuery subscription's (stand-in's) failed deliveries."""
+    if pipeline.bigquery_subscription is not None:
+        return list(pipeline.bigquery_subscription.failures)
     text = (pipeline.work_dir / "logs" / "route.log").read_text(errors="replace")
     return [json.loads(line) for line in text.splitlines() if "Pub/Sub will redeliver" in line]
 
