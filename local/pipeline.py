@@ -38,9 +38,10 @@ from local.servers import FunctionServer, JwksServer, free_port
 from local.tcp_proxy import TcpProxy
 
 
-def relay_subscriber(host: str) -> pubsub_v1.SubscriberClient:
-    """A subscriber client for the relay, which receives any message size Pub/Sub allows (10 MB)
-    in one pull; a default client refuses pull answers over 4 MiB."""
+def emulator_subscriber(host: str) -> pubsub_v1.SubscriberClient:
+    """A subscriber client of the emulator at `host` that receives any pull answer Pub/Sub allows
+    (10 MB): a default client, on the emulator's plain channel, refuses answers over 4 MiB (a pull
+    of a few hundred large dead letters)."""
     channel = grpc.insecure_channel(host, options=[("grpc.max_receive_message_length", -1)])
     return pubsub_v1.SubscriberClient(transport=SubscriberGrpcTransport(channel=channel))
 
@@ -174,7 +175,7 @@ class Pipeline:
         self._previous_emulator_host = os.environ.get("PUBSUB_EMULATOR_HOST")
         os.environ["PUBSUB_EMULATOR_HOST"] = self.pubsub.host
         self.publisher = pubsub_v1.PublisherClient()
-        self.subscriber = pubsub_v1.SubscriberClient()
+        self.subscriber = emulator_subscriber(self.pubsub.host)
         self.bigquery = bigquery_client(s.project, self.bigquery_endpoint)
         bigquery_setup.create_all(self.bigquery, s.project, s.dataset)
         for proxy in (self.pubsub_proxy, self.bigquery_proxy):
@@ -247,7 +248,7 @@ class Pipeline:
         )
         if not push:
             self.relay = PushRelay(
-                relay_subscriber(self.pubsub.host),
+                emulator_subscriber(self.pubsub.host),
                 self.push_subscription_path,
                 self.route_push_endpoint,
                 max_in_flight=s.route_threads,
@@ -272,7 +273,7 @@ class Pipeline:
         )
         bigquery_host = (self.bigquery_proxy or self.bigquery_emulator).host
         self.bigquery_subscription = BigQuerySubscription(
-            relay_subscriber(self.pubsub.host),
+            emulator_subscriber(self.pubsub.host),
             self.bigquery_subscription_path,
             self.publisher,
             self.dead_letter_topic_path,

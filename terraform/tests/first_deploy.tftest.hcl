@@ -25,12 +25,12 @@ run "events_are_kept_for_ever_by_default" {
   command = plan
 
   assert {
-    condition     = alltrue([for table in google_bigquery_table.log : table.time_partitioning[0].expiration_ms == null])
-    error_message = "Without partition_expiration_days, no partition of the event tables may expire."
+    condition     = google_bigquery_table.events_log.time_partitioning[0].expiration_ms == null && google_bigquery_table.dead_letters.time_partitioning[0].expiration_ms == null
+    error_message = "Without partition_expiration_days, no partition of events_log (nor of dead_letters) may expire."
   }
 }
 
-run "partition_expiration_days_expires_every_event_table" {
+run "partition_expiration_days_expires_the_landing_tables_partitions" {
   command = plan
 
   variables {
@@ -38,10 +38,12 @@ run "partition_expiration_days_expires_every_event_table" {
   }
 
   assert {
-    condition = length(google_bigquery_table.log) > 1 && alltrue([
-      for table in google_bigquery_table.log : table.time_partitioning[0].expiration_ms == 400 * 86400000
-    ])
-    error_message = "partition_expiration_days = 400 must expire each day partition of every event table after 400 days."
+    condition     = google_bigquery_table.events_log.time_partitioning[0].expiration_ms == 400 * 86400000
+    error_message = "partition_expiration_days = 400 must expire each day partition of events_log after 400 days."
+  }
+  assert {
+    condition     = google_bigquery_table.dead_letters.time_partitioning[0].expiration_ms == null
+    error_message = "Dead letters are kept for good, whatever the events' retention."
   }
 }
 

@@ -78,9 +78,9 @@ run "the_default_retry_budget_rides_out_an_outage_of_hours" {
   # but the first seven wait the maximum (10 min), so the budget is about 16 hours.
   assert {
     condition = (
-      google_pubsub_subscription.route.dead_letter_policy[0].max_delivery_attempts == 100
-      && google_pubsub_subscription.route.retry_policy[0].maximum_backoff == "600s"
-      && (google_pubsub_subscription.route.dead_letter_policy[0].max_delivery_attempts - 7) * 600 >= 12 * 3600
+      google_pubsub_subscription.route[0].dead_letter_policy[0].max_delivery_attempts == 100
+      && google_pubsub_subscription.route[0].retry_policy[0].maximum_backoff == "600s"
+      && (google_pubsub_subscription.route[0].dead_letter_policy[0].max_delivery_attempts - 7) * 600 >= 12 * 3600
     )
     error_message = "The default retry budget must last hours (100 attempts, up to 600 s apart), not 40 minutes."
   }

@@ -26,6 +26,9 @@ mock_provider "dt" {}
 variables {
   project_id    = "my-project"
   dt_project_id = "c0md3mm0c7pet3c1vddg"
+  # Alerts that notify someone: without a channel, the check alerts_reach_someone fails the plan
+  # (a warning outside terraform test).
+  notification_channels = ["projects/my-project/notificationChannels/1234567890"]
 }
 
 run "the_function_router_is_the_default" {
