@@ -11,7 +11,9 @@ event (tests/integration/test_pubsub_connector.py checks both).
 
 Both take --router function|bigquery_subscription (default $ROUTER, else function): the route
 function, or no function at all and a BigQuery subscription with the JavaScript transform (played
-locally by local/bigquery_subscription.py). Both land the same rows in events_log.
+locally by local/bigquery_subscription.py). The demo runs the other router too, on a subscription of
+its own to the same topic, into the dataset `<dataset>_<other router>`, and shows that both land the
+same rows in events_log.
 
 Every port and name has a default and an environment variable (see README, "Configuration").
 """
@@ -32,7 +34,7 @@ from dt_bigquery_ops.output import format_table
 from functions import catalogue
 from local.dt_signing import AsymmetricSigner
 from local.fleet import Report, run_fleet
-from local.pipeline import ROUTERS, Pipeline, PipelineSettings
+from local.pipeline import PER_DELIVERY, ROUTERS, Pipeline, PipelineSettings
 
 LOCAL_ORGANIZATION_ID = "local-organization"
 
@@ -46,25 +48,33 @@ def _stop_on_sigterm() -> None:
     signal.signal(signal.SIGTERM, interrupt)
 
 
-def settings_from(args: argparse.Namespace, signer: AsymmetricSigner) -> PipelineSettings:
+ROUTER_NAMES = {
+    "function": "the route function",
+    "bigquery_subscription": "the BigQuery subscription's stand-in (JavaScript transform)",
+}
+
+
+def settings_from(args: argparse.Namespace, signer: AsymmetricSigner, **settings: Any) -> PipelineSettings:
     overrides = {
         f.name: getattr(args, f.name)
         for f in fields(PipelineSettings)
         if getattr(args, f.name, None) is not None
     }
-    return PipelineSettings(**overrides, organization_id=LOCAL_ORGANIZATION_ID, jwks=signer.jwks())
+    return PipelineSettings(**overrides | settings, organization_id=LOCAL_ORGANIZATION_ID, jwks=signer.jwks())
 
 
-def landed_counts(pipeline: Pipeline) -> dict[str, int]:
-    rows = pipeline.query("SELECT event_type, COUNT(*) AS n FROM {dataset}.events GROUP BY event_type")
-    return {row["event_type"]: row["n"] for row in rows}
+def landed_counts(pipeline: Pipeline, dataset: str | None = None) -> dict[str, int]:
+    sql = "SELECT event_type, COUNT(*) AS n FROM {dataset}.events GROUP BY event_type"
+    return {row["event_type"]: row["n"] for row in pipeline.query(sql, dataset)}
 
 
-def wait_until_landed(pipeline: Pipeline, expected: int, timeout: float = 300) -> dict[str, int]:
-    """Poll BigQuery until every accepted event is visible (or the timeout passes)."""
+def wait_until_landed(
+    pipeline: Pipeline, expected: int, timeout: float = 300, dataset: str | None = None
+) -> dict[str, int]:
+    """Poll BigQuery until every accepted event is visible in `dataset` (or the timeout passes)."""
     deadline = time.monotonic() + timeout
     while True:
-        counts = landed_counts(pipeline)
+        counts = landed_counts(pipeline, dataset)
         if sum(counts.values()) >= expected or time.monotonic() > deadline:
             return counts
         time.sleep(1)
@@ -131,6 +141,32 @@ def print_paths(pipeline: Pipeline, http: Report, pubsub: Report) -> None:
     print(format_table(["DT project", "way in", "accepted", "landed"], table))
 
 
+def routers_agree(pipeline: Pipeline, expected: int) -> bool:
+    """Both routers' rows of events_log, event by event, over the columns that don't depend on the
+    delivery; print what each landed and whether they agree."""
+    s = pipeline.settings
+    landed = {router: wait_until_landed(pipeline, expected, 60, s.dataset_of(router)) for router in s.routers}
+    rows = {router: pipeline.landed_rows(s.dataset_of(router)) for router in s.routers}
+    first, other = (rows[router] for router in s.routers)
+    differ = sorted(
+        event_id for event_id in first.keys() | other.keys() if first.get(event_id) != other.get(event_id)
+    )
+    table = [[router, s.dataset_of(router), sum(landed[router].values())] for router in s.routers]
+    print("\nBoth routers, the same events (each on its own subscription to the topic):\n")
+    print(format_table(["router", "dataset", "landed"], table))
+    compared = f"all columns but {', '.join(sorted(PER_DELIVERY))}"
+    if not differ:
+        print(f"The rows of {catalogue.LANDING_TABLE} agree for all {len(first)} events ({compared}).")
+        return True
+    mine, theirs = first.get(differ[0], {}), other.get(differ[0], {})
+    columns = sorted(k for k in mine.keys() | theirs.keys() if mine.get(k) != theirs.get(k))
+    print(
+        f"The rows of {catalogue.LANDING_TABLE} DIFFER for {len(differ)} of {len(first.keys() | other.keys())}"
+        f" events ({compared}); e.g. event {differ[0]}: {', '.join(columns)}."
+    )
+    return False
+
+
 EXAMPLES = {
     "Latest temperature per device (view temperature_latest)": (
         "SELECT device_name, timestamp, ROUND(celsius, 2) AS celsius FROM {dataset}.temperature_latest"
@@ -161,7 +197,8 @@ def print_next_steps(pipeline: Pipeline) -> None:
         "\nWhere to look next:\n"
         f"  ./run serve                      keep the pipeline running (ingest at {pipeline.ingest_url})\n"
         "  ./run send --type co2            sign and POST one event to it\n"
-        f"  BigQuery emulator                {pipeline.bigquery_endpoint} (project {s.project}, dataset {s.dataset})\n"
+        f"  BigQuery emulator                {pipeline.bigquery_endpoint} (project {s.project},"
+        f" datasets {' and '.join(s.dataset_of(router) for router in s.routers)})\n"
         "  README.md, 'Queries'             more example queries; 'Deploy' for terraform apply\n"
     )
 
@@ -179,13 +216,13 @@ def write_report(pipeline: Pipeline, path: Path, period_hours: float) -> bool:
 
 def demo(args: argparse.Namespace) -> int:
     signer = AsymmetricSigner(organization_id=LOCAL_ORGANIZATION_ID)
-    settings = settings_from(args, signer)
-    router = (
-        "route"
-        if settings.router == "function"
-        else "the BigQuery subscription (stand-in, JavaScript transform)"
+    settings = settings_from(args, signer, both_routers=True)
+    chosen, other = settings.routers
+    print(
+        f"Starting the Pub/Sub emulator, the BigQuery emulator, ingest, {ROUTER_NAMES[chosen]} into dataset"
+        f" {settings.dataset} and, beside it, {ROUTER_NAMES[other]} into {settings.dataset_of(other)} ...",
+        flush=True,
     )
-    print(f"Starting the Pub/Sub emulator, the BigQuery emulator, ingest and {router} ...", flush=True)
     with Pipeline(settings) as pipeline:
         print(
             f"Ingest listening on {pipeline.ingest_url}; sending a simulated fleet (signed like DT) ...",
@@ -208,12 +245,13 @@ def demo(args: argparse.Namespace) -> int:
         landed = wait_until_landed(pipeline, len(report.accepted_ids))
         print_summary(pipeline, report, landed)
         print_paths(pipeline, http, pubsub)
+        agree = routers_agree(pipeline, len(report.accepted_ids))
         print_examples(pipeline)
         report_path = (args.work_dir or Path(".cache", "report")) / "demo-report.html"
         drawn = write_report(pipeline, report_path, args.period_hours)
         print_next_steps(pipeline)
-        complete = sum(landed.values()) == len(report.accepted_ids) and not report.refused
-    print("Stopped everything." if complete else "Stopped. Some events did not land: see the table above.")
+        complete = sum(landed.values()) == len(report.accepted_ids) and not report.refused and agree
+    print("Stopped everything." if complete else "Stopped. Some events did not land or differ: see above.")
     return 0 if complete and drawn else 1
 
 

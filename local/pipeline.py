@@ -11,6 +11,9 @@ the default) or by the emulator itself (delivery "emulator"); see local/push_rel
 With `router="bigquery_subscription"` (env ROUTER) no route function runs: the topic has a BigQuery
 subscription instead, played by local/bigquery_subscription.py (the JavaScript transform in Node,
 use_table_schema's rules, the landing table, dead letters after the maximum delivery attempts).
+With `both_routers` (the demo) the other router runs too, on a subscription of its own to the same
+topic (Pub/Sub gives each subscription every message), writing into the dataset
+`<dataset>_<other router>`; `landed_rows` reads either dataset's rows to compare them.
 """
 
 from __future__ import annotations
@@ -47,6 +50,8 @@ def emulator_subscriber(host: str) -> pubsub_v1.SubscriberClient:
 
 
 ROUTERS = ("function", "bigquery_subscription")  # Terraform's variable `router` takes the same values
+# The columns of events_log set per delivery, not per event: any two deliveries differ in them.
+PER_DELIVERY = ("ingested_at", "published_at", "pubsub_message_id")
 
 
 def _env_int(name: str, default: int) -> int:
@@ -72,6 +77,7 @@ class PipelineSettings:
     route_threads: int = 64
     delivery: str = field(default_factory=lambda: os.environ.get("PUSH_DELIVERY", "relay"))
     router: str = field(default_factory=lambda: os.environ.get("ROUTER", "function"))
+    both_routers: bool = False  # run the other router too, into dataset_of(it) (the demo)
     work_dir: Path | None = None
     persistent_bigquery: bool = False  # keep BigQuery data on disk (restarts, --work-dir)
     outage_proxies: bool = False  # put a TcpProxy in front of each emulator, to cut it off on demand
@@ -89,6 +95,15 @@ class PipelineSettings:
     @property
     def dead_letter_topic(self) -> str:
         return self.topic + "-dead-letter"
+
+    @property
+    def routers(self) -> tuple[str, ...]:
+        """The routers that run: the chosen one first, then (both_routers) the other."""
+        return (self.router, *(r for r in ROUTERS if r != self.router and self.both_routers))
+
+    def dataset_of(self, router: str) -> str:
+        """Where `router` writes: the dataset for the chosen router, `<dataset>_<router>` for the other."""
+        return self.dataset if router == self.router else f"{self.dataset}_{router}"
 
 
 class Pipeline:
@@ -177,14 +192,15 @@ class Pipeline:
         self.publisher = pubsub_v1.PublisherClient()
         self.subscriber = emulator_subscriber(self.pubsub.host)
         self.bigquery = bigquery_client(s.project, self.bigquery_endpoint)
-        bigquery_setup.create_all(self.bigquery, s.project, s.dataset)
+        for router in s.routers:
+            bigquery_setup.create_all(self.bigquery, s.project, s.dataset_of(router))
         for proxy in (self.pubsub_proxy, self.bigquery_proxy):
             if proxy is not None:
                 proxy.start()
         if self.jwks_server is not None:
             self.jwks_server.start()
         logs = self.work_dir / "logs"
-        if s.router == "function":
+        if "function" in s.routers:
             self.route = FunctionServer("route", s.route_port, self.route_env(), logs / "route.log")
             self.route.start()
         self.ingest = FunctionServer("ingest", s.ingest_port, self.ingest_env(), logs / "ingest.log")
@@ -210,7 +226,7 @@ class Pipeline:
         s = self.settings
         return {
             "PUBSUB_EMULATOR_HOST": self.pubsub.host,
-            "BIGQUERY_DATASET": f"{s.project}.{s.dataset}",
+            "BIGQUERY_DATASET": f"{s.project}.{s.dataset_of('function')}",
             "BIGQUERY_API_ENDPOINT": f"http://{(self.bigquery_proxy or self.bigquery_emulator).host}",
             "DEAD_LETTER_TOPIC": self.dead_letter_topic_path,
             "BIGQUERY_TIMEOUT_SECONDS": "10",
@@ -226,9 +242,15 @@ class Pipeline:
         self.subscriber.create_subscription(
             name=self.dead_letter_subscription_path, topic=self.dead_letter_topic_path
         )
-        if s.router == "bigquery_subscription":
+        if "bigquery_subscription" in s.routers:
             self.start_bigquery_subscription()
-            return
+        if "function" in s.routers:
+            self.start_push_subscription()
+
+    def start_push_subscription(self) -> None:
+        """The push subscription to the route function, and the relay that pushes (delivery "relay")."""
+        assert self.subscriber is not None
+        s = self.settings
         push = s.delivery == "emulator"
         self.subscriber.create_subscription(
             request={
@@ -278,21 +300,23 @@ class Pipeline:
             self.publisher,
             self.dead_letter_topic_path,
             bigquery_client(s.project, f"http://{bigquery_host}"),
-            f"{s.project}.{s.dataset}.{catalogue.LANDING_TABLE}",
+            f"{s.project}.{s.dataset_of('bigquery_subscription')}.{catalogue.LANDING_TABLE}",
             s.max_delivery_attempts,
         ).start()
 
     def wait_idle(self, quiet_seconds: float = 3.0, timeout: float = 180.0) -> bool:
-        """Wait until the push relay (or the BigQuery subscription) had nothing to deliver for
-        `quiet_seconds` (False on timeout).
+        """Wait until the push relay and the BigQuery subscription (those running) had nothing to
+        deliver for `quiet_seconds` (False on timeout).
 
         Without either (emulator delivery) there is nothing to observe: wait `quiet_seconds`.
         """
-        delivery = self.relay or self.bigquery_subscription
-        if delivery is None:
+        deliveries = [
+            delivery for delivery in (self.relay, self.bigquery_subscription) if delivery is not None
+        ]
+        if not deliveries:
             time.sleep(quiet_seconds)
             return True
-        return delivery.wait_idle(quiet_seconds, timeout)
+        return all([delivery.wait_idle(quiet_seconds, timeout) for delivery in deliveries])
 
     def stop(self) -> None:
         if self.relay is not None:
@@ -322,8 +346,15 @@ class Pipeline:
             shutil.rmtree(self.work_dir, ignore_errors=True)
 
     # Reading results ---------------------------------------------------------------------
-    def query(self, sql: str) -> list[dict]:
-        """Run `sql` with `{dataset}` replaced by the full dataset name; rows as dicts."""
+    def query(self, sql: str, dataset: str | None = None) -> list[dict]:
+        """Run `sql` with `{dataset}` replaced by the full name of `dataset` (default: the settings'); rows
+        as dicts."""
         assert self.bigquery is not None
-        sql = sql.replace("{dataset}", f"`{self.settings.project}.{self.settings.dataset}`")
+        sql = sql.replace("{dataset}", f"`{self.settings.project}.{dataset or self.settings.dataset}`")
         return [dict(row.items()) for row in self.bigquery.query(sql, timeout=60).result(timeout=60)]
+
+    def landed_rows(self, dataset: str | None = None) -> dict[str, dict]:
+        """The rows of events_log by event id, without the PER_DELIVERY columns: what any router
+        landing the same events lands alike."""
+        rows = self.query(f"SELECT * FROM {{dataset}}.{catalogue.LANDING_TABLE}", dataset)  # noqa: S608
+        return {row["event_id"]: {k: v for k, v in row.items() if k not in PER_DELIVERY} for row in rows}

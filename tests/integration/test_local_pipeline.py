@@ -12,6 +12,7 @@ from functions import catalogue, envelope
 from functions.bigquery_writer import bigquery_client
 from local import emulators
 from local.fleet import DEVICE_EVENTS, UNKNOWN_EVENT_TYPE, make_devices, plan
+from local.pipeline import ROUTERS
 from local.servers import free_port
 from tests.support.paths import ROOT
 
@@ -58,6 +59,11 @@ def test_run_demo_lands_every_accepted_event_once_and_says_so(tmp_path):
     assert {way for _, way, _, _ in ways} == {"HTTP_PUSH", "GOOGLE_CLOUD_PUBSUB"}, result.stdout
     for project, way, accepted, landed in ways:
         assert int(accepted) == int(landed) > 0, (project, way)
+    # Both routers, each on its own subscription to the topic, landed every event, and the same rows.
+    section = result.stdout[result.stdout.index("Both routers, the same events") :]
+    routers = dict(re.findall(r"^(function|bigquery_subscription)\s+\w+\s+(\d+)$", section, re.M))
+    assert routers == {router: str(printed["total"][1]) for router in ROUTERS}, section
+    assert f"The rows of events_log agree for all {printed['total'][1]} events" in section, section
 
     # What the demo printed is what BigQuery holds: reopen its (persistent) BigQuery data.
     bq = emulators.BigQueryEmulator(
@@ -69,6 +75,8 @@ def test_run_demo_lands_every_accepted_event_once_and_says_so(tmp_path):
         sql = "SELECT event_type, COUNT(*) AS n FROM `local.dt.events` GROUP BY 1"
         counts = {row["event_type"]: row["n"] for row in client.query(sql).result()}
         assert counts == {name: landed for name, (_, _, landed) in printed.items() if name != "total"}
+        other = client.query(sql.replace("local.dt.", "local.dt_bigquery_subscription.")).result()
+        assert {row["event_type"]: row["n"] for row in other} == counts, "the other router's dataset"
         unknowns = list(client.query("SELECT event_type, data FROM `local.dt.unknown_events`").result())
         assert len(unknowns) == 2, "one unknown event from each fleet (HTTP_PUSH and Pub/Sub)"
         assert all(unknown["event_type"] == UNKNOWN_EVENT_TYPE and unknown["data"] for unknown in unknowns)

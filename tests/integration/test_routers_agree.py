@@ -6,12 +6,10 @@ from __future__ import annotations
 
 import json
 import time
-from typing import Any
 
 import pytest
 
 from dt_bigquery_ops.dead_letters import reason as dead_letter_reason
-from functions import catalogue
 from local.dt_signing import new_xid
 from local.fleet.pubsub import message_data
 from local.pipeline import ROUTERS, Pipeline, PipelineSettings
@@ -19,9 +17,6 @@ from local.servers import free_port
 from tests.support.dt import SECRET
 from tests.support.paths import DT_DATA, EVENT_EXAMPLES
 from tests.support.transform_parity import HOSTILE, NOT_JSON, POISON, hostile_body
-
-# Per delivery, not per event: they differ between any two deliveries, whichever the router.
-PER_DELIVERY = ("ingested_at", "published_at", "pubsub_message_id")
 
 
 def gist(reason: str) -> str:
@@ -58,7 +53,7 @@ def land(router: str, sent: list[tuple[bytes, dict[str, str]]]) -> tuple[dict[st
         for data, attributes in sent:
             pipeline.publisher.publish(pipeline.topic_path, data, **attributes).result(timeout=30)
         letters: dict[bytes, str] = {}
-        rows: list[dict[str, Any]] = []
+        rows: dict[str, dict] = {}
         deadline = time.monotonic() + 120
         while time.monotonic() < deadline:
             answer = pipeline.subscriber.pull(
@@ -71,11 +66,11 @@ def land(router: str, sent: list[tuple[bytes, dict[str, str]]]) -> tuple[dict[st
                     subscription=pipeline.dead_letter_subscription_path,
                     ack_ids=[m.ack_id for m in answer.received_messages],
                 )
-            rows = pipeline.query(f"SELECT * FROM {{dataset}}.{catalogue.LANDING_TABLE}")
+            rows = pipeline.landed_rows()
             if len(rows) + len(letters) >= len(sent):
                 break
             time.sleep(1)
-    return {row["event_id"]: {k: v for k, v in row.items() if k not in PER_DELIVERY} for row in rows}, letters
+    return rows, letters
 
 
 @pytest.mark.timeout(600)
