@@ -165,7 +165,7 @@ run "two_deployments_share_a_project" {
     error_message = "Each deployment must have its own dataset."
   }
   assert {
-    condition     = length(setintersection(toset(flatten([for table in values(output.tables[0]) : values(table)])), toset(flatten([for table in values(output.tables[1]) : values(table)])))) == 0
+    condition     = length(setintersection(toset(values(output.tables[0])), toset(values(output.tables[1])))) == 0
     error_message = "No table or view may be shared by the two deployments."
   }
 }

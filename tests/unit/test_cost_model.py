@@ -115,13 +115,14 @@ def test_a_query_bills_its_columns_over_its_days_and_at_least_10_mb_per_table(mo
     (query,) = [q for q in model.inputs.queries if q.name == "temperature_latest"]
     (part,) = query.parts
     per_row = sum(model.sizes.columns["temperature"][column] for column in part.columns)
-    rows = EVENTS / 30 * 30 / 2  # the window's temperature events: half of all
+    window = model.inputs.views.window_days
+    rows = EVENTS / 30 * window / 2  # the window's temperature events: half of all
     assert model.query_bytes(10_000, query) == pytest.approx(rows * per_row)
     assert model.query_bytes(1, query) == 10 * 2**20  # a tiny fleet still bills 10 MB
     (bounded,) = [q for q in model.inputs.queries if q.name == "device_last_seen"]
     (unbounded,) = [q for q in model.inputs.queries if q.name == "device_last_seen, unbounded"]
     assert model.query_bytes(10_000, unbounded) == pytest.approx(
-        model.query_bytes(10_000, bounded) * 365 / 30
+        model.query_bytes(10_000, bounded) * 365 / window
     )
 
 
@@ -141,7 +142,7 @@ def test_a_missing_unknown_or_mistyped_input_is_an_error_that_names_it(tmp_path:
     text = cost_inputs.INPUTS.read_text()
     cases = {
         "missing": (
-            without(text, "cpu_seconds_per_event = 0.00246\n"),
+            without(text, "cpu_seconds_per_event = 0.00157\n"),
             "[functions.route] has no cpu_seconds_per_event",
         ),
         "unknown": (
