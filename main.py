@@ -7,13 +7,14 @@
   THREADS threads, so each delivery costs uvicorn's HTTP handling, not Flask's and the CloudEvent
   conversion's (docs/benchmarks.md, "Route").
 
-`ingest` checks its configuration at import (a bad one stops the instance at start-up with a
-clear message) and builds its handler, with the Pub/Sub library, on the first request, in the
+Both check their configuration at import (a bad one stops the instance at start-up with a
+clear message) and build their handler, with the client libraries, on the first request, in the
 server's worker: the master process, which only forks and watches that worker, stays without
-the library (41 against 80 MiB resident, see docs/benchmarks.md). It is served by one event
-loop, so the handler is built once. `route` builds its handler at import, before the worker is
-forked (its threads start in the worker, on first use). A process serving one function never
-imports the other's client library (BigQuery is not imported by `ingest`).
+the libraries (for ingest 41 against 80 MiB resident, see docs/benchmarks.md), and the handler's
+summary line is flushed by the worker's SIGTERM handler (uvicorn installs its own in the worker;
+one set before the fork would be replaced). Each is served by one event loop, so the handler is
+built once. A process serving one function never imports the other's client library (BigQuery
+is not imported by `ingest`).
 """
 
 from __future__ import annotations
@@ -84,7 +85,10 @@ async def route(request: Request) -> Response:
     return Response(text, status_code=status, media_type="text/plain")
 
 
-_AT_START_UP: dict[str, Callable[[], object]] = {"ingest": IngestConfig.from_env, "route": _route_handler}
+_AT_START_UP: dict[str, Callable[[], object]] = {
+    "ingest": IngestConfig.from_env,
+    "route": RouterConfig.from_env,
+}
 if os.environ.get("FUNCTION_TARGET") in _AT_START_UP:
     _AT_START_UP[os.environ["FUNCTION_TARGET"]]()  # a ConfigError here stops the instance
     gc.freeze()
