@@ -177,6 +177,7 @@ class RouterConfig:
     bigquery_timeout_seconds: float
     log_level: str
     dead_letter_timeout_seconds: float = 10.0
+    threads: int = 4  # deliveries served at once
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> RouterConfig:
@@ -193,4 +194,6 @@ class RouterConfig:
             bigquery_timeout_seconds=_number(env, "BIGQUERY_TIMEOUT_SECONDS", 30.0, 1.0, 540.0),
             log_level=_log_level(env),
             dead_letter_timeout_seconds=_number(env, "DEAD_LETTER_TIMEOUT_SECONDS", 10.0, 0.1, 300.0),
+            # Terraform passes its concurrency; unset, functions-framework's default for threads.
+            threads=int(_number(env, "THREADS", (os.cpu_count() or 1) * 4, 1, 1000)),
         )

@@ -1,60 +1,29 @@
-"""The `route` function: one Pub/Sub message (a DT event) → one row in the landing table.
+"""The `route` function: one Pub/Sub push request (a DT event) → one row in the landing table.
 
-Outcomes, decided here and only here:
-- written: return normally, Pub/Sub acks;
-- transient failure (BigQuery down or slow): raise, Pub/Sub redelivers with backoff (and
-  dead-letters after the subscription's max delivery attempts);
-- poison (no Pub/Sub message in the CloudEvent, not a DT event, a row BigQuery refuses or
-  that can never fit one request): publish it to the dead-letter topic with the reason, then
-  return so it is acked and never retried; if that publish fails, raise (retry, never loss).
+Outcomes, decided here and only here, answered to Pub/Sub's push (2xx acks, anything else is
+redelivered with backoff, and dead-lettered after the subscription's max delivery attempts):
+- written: 200;
+- transient failure (BigQuery down or slow): 500, redelivered;
+- poison (not a DT event, a row BigQuery refuses or that can never fit one request): publish it
+  to the dead-letter topic with the reason, then 200 so it is never retried; if that publish
+  fails, 500 (retry, never loss);
+- not a push request at all (no `message`, data not base64: not from Pub/Sub): 400 with the
+  reason; there is no message to keep.
 """
 
 from __future__ import annotations
 
-import base64
-import binascii
-import json
 import time
 from datetime import UTC, datetime
-from typing import Any
 
-from cloudevents.http import CloudEvent
-
-from . import catalogue, envelope, logs, rows
+from . import catalogue, envelope, logs, push, rows
 from .bigquery_writer import BatchWriter
 from .config import RouterConfig
 from .errors import InvalidBody, PoisonMessage
 from .publishing import INVALID_BODY_ATTRIBUTE, Publisher, fit_attributes
 
-
-class _Undeliverable(PoisonMessage):
-    """A poison message, with the bytes to keep in the dead-letter topic."""
-
-    def __init__(self, reason: str, body: bytes) -> None:
-        super().__init__(reason)
-        self.body = body
-
-
-def _message_of(cloud_event: CloudEvent) -> dict[str, Any]:
-    data = cloud_event.data
-    message = data.get("message") if isinstance(data, dict) else None
-    if not isinstance(message, dict):
-        kept = json.dumps(data, default=str) if data is not None else ""
-        raise _Undeliverable("the CloudEvent holds no Pub/Sub message", kept.encode())
-    return message
-
-
-def _attributes_of(message: dict[str, Any]) -> dict[str, str]:
-    attributes = message.get("attributes")
-    return attributes if isinstance(attributes, dict) else {}
-
-
-def _body_of(message: dict[str, Any]) -> bytes:
-    data = message.get("data") or ""
-    try:
-        return base64.b64decode(data, validate=True)
-    except (binascii.Error, ValueError, TypeError):
-        raise _Undeliverable("the message data is not base64", str(data).encode()) from None
+WRITTEN = ("OK", 200)
+RETRY = ("not written; Pub/Sub will redeliver", 500)
 
 
 class Router:
@@ -68,32 +37,40 @@ class Router:
         logs.log("INFO", "route ready", dataset=f"{config.bigquery_project}.{config.bigquery_dataset}",
                  deadLetterTopic=config.dead_letter_topic, logLevel=config.log_level)  # fmt: skip
 
-    def handle(self, cloud_event: CloudEvent) -> None:
+    def respond(self, body: bytes) -> tuple[str, int]:
+        """The answer to one push request: (text, HTTP status)."""
+        try:
+            message = push.parse(body)
+        except push.BadPushRequest as error:
+            self.summary.count("refused", error.reason)
+            logs.log("WARNING", "not a Pub/Sub push request; answered 400", reason=error.reason)
+            return f"not a Pub/Sub push request: {error.reason}", 400
+        try:
+            self.handle(message)
+        except Exception:  # logged by handle
+            return RETRY
+        return WRITTEN
+
+    def handle(self, message: push.PushedMessage) -> None:
         """The one place that decides a delivery's outcome: written (return), retry (raise),
         or dead-letter (publish, then return; a failed publish raises, so it is retried)."""
-        message: dict[str, Any] = {}
-        body = b""
         started = time.monotonic()
         try:
-            message = _message_of(cloud_event)
-            body = _body_of(message)
-            event_type = self._write(message, _attributes_of(message), body)
+            event_type = self._write(message)
             self.summary.count("written", event_type, time.monotonic() - started)
             return
         except PoisonMessage as poison:
             reason = poison.reason
-            if isinstance(poison, _Undeliverable):
-                body = poison.body
         except Exception as error:
-            attributes = _attributes_of(message)
             self.summary.count("failed", type(error).__name__)
             logs.log("WARNING", "write failed; Pub/Sub will redeliver", error=f"{type(error).__name__}: {error}",
-                     eventId=attributes.get("eventId"), messageId=message.get("messageId"))  # fmt: skip
+                     eventId=message.attributes.get("eventId"), messageId=message.message_id)  # fmt: skip
             raise
-        self._dead_letter(message, _attributes_of(message), body, reason)
+        self._dead_letter(message, reason)
 
-    def _write(self, message: dict[str, Any], attributes: dict[str, str], body: bytes) -> str:
+    def _write(self, message: push.PushedMessage) -> str:
         """Write the event's row; return its event type (what the summary counts)."""
+        attributes, body = message.attributes, message.data
         if INVALID_BODY_ATTRIBUTE in attributes:  # signed by DT, refused by ingest's envelope check
             raise PoisonMessage(f"not a DT event (kept by ingest): {attributes[INVALID_BODY_ATTRIBUTE]}")
         try:
@@ -106,38 +83,37 @@ class Router:
             event,
             body,
             source=attributes.get("source"),
-            message_id=message.get("messageId"),
-            published_at=message.get("publishTime"),
+            message_id=message.message_id,
+            published_at=message.publish_time,
             ingested_at=datetime.now(UTC),
         )
         self.writer.write(row, event.event_id)
         if logs.debug_enabled():
             logs.log("DEBUG", "event written", eventId=event.event_id, eventType=event.event_type,
-                     table=table.name, messageId=message.get("messageId"))  # fmt: skip
+                     table=table.name, messageId=message.message_id)  # fmt: skip
         return event.event_type
 
-    def _dead_letter(
-        self, message: dict[str, Any], attributes: dict[str, str], body: bytes, reason: str
-    ) -> None:
+    def _dead_letter(self, message: push.PushedMessage, reason: str) -> None:
         """Keep the message, unchanged, with the reason: it can be inspected and replayed.
 
         Raises (so the delivery is retried, never acked) when the publish is not confirmed.
         """
+        attributes = message.attributes
         dead_attributes = fit_attributes(attributes, kept={
             "deadLetterReason": reason,
             "deadLetteredAt": datetime.now(UTC).isoformat(),
-            "originalMessageId": str(message.get("messageId", "")),
+            "originalMessageId": message.message_id or "",
         })  # fmt: skip
         try:
-            self._publish_dead_letter(body, dead_attributes)
+            self._publish_dead_letter(message.data, dead_attributes)
         except Exception as error:
             logs.log("ERROR", "dead-letter publish failed; Pub/Sub will redeliver", reason=reason,
                      error=f"{type(error).__name__}: {error}", eventId=attributes.get("eventId"),
-                     messageId=message.get("messageId"))  # fmt: skip
+                     messageId=message.message_id)  # fmt: skip
             raise
         self.summary.count("deadLettered", reason.split(":")[0][:80])
         logs.log("WARNING", "message dead-lettered", reason=reason, eventId=attributes.get("eventId"),
-                 messageId=message.get("messageId"))  # fmt: skip
+                 messageId=message.message_id)  # fmt: skip
 
     def _publish_dead_letter(self, body: bytes, attributes: dict[str, str]) -> None:
         """The router's only use of the publishing module."""

@@ -21,7 +21,7 @@ from local.processes import ROOT, ChildProcess, listening, port_is_free
 
 FUNCTIONS_FRAMEWORK = ROOT / ".venv" / "bin" / "functions-framework"
 # Served by the ASGI server (`--asgi`, as FUNCTION_USE_ASGI=true does in terraform/functions.tf).
-ASGI_TARGETS = frozenset({"ingest"})
+ASGI_TARGETS = frozenset({"ingest", "route"})
 
 
 # Ports handed out by free_port: below Linux's ephemeral range (32768-60999 by default), where the

@@ -32,6 +32,9 @@ locals {
     DEAD_LETTER_TOPIC = google_pubsub_topic.dead_letter.id
     LOG_LEVEL         = var.log_level
     THREADS           = tostring(var.route_concurrency) # concurrent pushes share BigQuery inserts
+    # `route` is async too: it reads the push request itself, and its BigQuery work runs in a pool
+    # of THREADS threads (docs/benchmarks.md, "Route").
+    FUNCTION_USE_ASGI = "true"
   }
 }
 

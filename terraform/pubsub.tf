@@ -66,7 +66,8 @@ resource "google_pubsub_subscription" "route" {
   message_retention_duration = var.message_retention_duration
 
   push_config {
-    # functions-framework reads the topic from the path to build the CloudEvent.
+    # route reads the push envelope itself and ignores the path; the topic in it names the source
+    # in the function's request logs.
     push_endpoint = "${local.route_url}/${google_pubsub_topic.events.id}"
 
     oidc_token {

@@ -111,8 +111,9 @@ run "functions_get_the_environment_the_code_reads" {
       DEAD_LETTER_TOPIC = "projects/my-project/topics/mocked"
       LOG_LEVEL         = "INFO"
       THREADS           = "40"
+      FUNCTION_USE_ASGI = "true"
     })
-    error_message = "route must get BIGQUERY_DATASET as <project>.<dataset>, DEAD_LETTER_TOPIC, LOG_LEVEL and THREADS = its concurrency."
+    error_message = "route must get BIGQUERY_DATASET as <project>.<dataset>, DEAD_LETTER_TOPIC, LOG_LEVEL, THREADS = its concurrency and FUNCTION_USE_ASGI (served on the ASGI server)."
   }
   assert {
     condition     = google_cloudfunctions2_function.ingest[0].build_config[0].entry_point == "ingest" && google_cloudfunctions2_function.route[0].build_config[0].entry_point == "route"

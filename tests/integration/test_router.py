@@ -163,6 +163,18 @@ def test_a_poison_message_goes_to_the_dead_letter_topic_with_its_reason(pipeline
     assert letter.attributes["eventId"] == "poison"  # the attributes it was published with are kept
 
 
+@pytest.mark.function_router
+@pytest.mark.parametrize(
+    ("body", "reason"),
+    [(b"<html>", "the body is not JSON"), (b'{"message": {"data": "%%%"}}', "message.data is not base64")],
+)
+def test_route_answers_a_request_that_is_no_push_envelope_400_with_its_reason(pipeline, body, reason):
+    """The served function, as Pub/Sub's push reaches it (any path, POST)."""
+    answer = requests.post(f"{pipeline.route.url}/{pipeline.topic_path}", data=body, timeout=30)
+    assert answer.status_code == 400
+    assert answer.text == f"not a Pub/Sub push request: {reason}"
+
+
 def test_views_answer_the_common_questions(pipeline):
     device = "viewcheckdevice00001"
     base = json.loads(real_body("temperature.json"))

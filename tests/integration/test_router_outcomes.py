@@ -1,5 +1,5 @@
-"""Every outcome `route` decides for a delivery (written, retry, dead-letter), in-process,
-against the real Pub/Sub emulator for the dead-letter topic.
+"""Every outcome `route` decides for a delivery (written, retry, dead-letter, a request that is no
+push: 400), in-process, against the real Pub/Sub emulator for the dead-letter topic.
 
 BigQuery is a fake client here only where bqemulator cannot answer as BigQuery does: it
 answers HTTP 500 for an invalid row, where BigQuery answers 200 with per-row `insertErrors`
@@ -17,8 +17,8 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import pytest
-from cloudevents.http import CloudEvent
 
+from functions import push
 from functions.bigquery_writer import MAX_REQUEST_BYTES, BatchWriter, BigQueryUnavailable
 from functions.config import RouterConfig
 from functions.router import Router
@@ -29,9 +29,6 @@ from tests.support.pubsub import create_topic_with_subscription
 
 # About the route function itself (the BigQuery subscription router has no such code).
 pytestmark = pytest.mark.function_router
-
-ATTRIBUTES = {"type": "google.cloud.pubsub.topic.v1.messagePublished",
-              "source": f"//pubsub.googleapis.com/projects/{PROJECT}/topics/dt-events"}  # fmt: skip
 
 
 class FakeBigQuery:
@@ -103,34 +100,78 @@ def router_for(topic: str, bigquery: FakeBigQuery | None = None, dead_letter_tim
     return Router(config, BatchWriter(config, client=bigquery or FakeBigQuery()))  # type: ignore[arg-type]
 
 
-def push_event(body: bytes, **attributes: str) -> CloudEvent:
+def push_request(body: bytes, **attributes: str) -> bytes:
+    """The body of Pub/Sub's push request for a message of `body` and `attributes`."""
     message = {"data": base64.b64encode(body).decode(), "attributes": attributes, "messageId": new_xid(),
                "publishTime": "2026-01-01T00:00:00.000Z"}  # fmt: skip
-    return CloudEvent(ATTRIBUTES, {"message": message, "subscription": "projects/local/subscriptions/s"})
+    return json.dumps({"message": message, "subscription": "projects/local/subscriptions/s"}).encode()
 
 
-def event(event_id: str, table: str = "temperature") -> CloudEvent:
+def push_event(body: bytes, **attributes: str) -> push.PushedMessage:
+    return push.parse(push_request(body, **attributes))
+
+
+def event(event_id: str, table: str = "temperature") -> push.PushedMessage:
     return push_event(with_event(example_body(table), eventId=event_id), eventId=event_id)
 
 
-@pytest.mark.parametrize("data", [{"subscription": "s"}, {"message": "not an object"}, None])
-def test_a_cloud_event_without_a_message_is_dead_lettered_at_once(subscriber, dead_letter_topic, data):
+BAD_PUSH_REQUESTS = {
+    b"": "the body is not JSON",
+    b"\xff\xfe": "the body is not JSON",
+    b"[1, 2]": "the body holds no Pub/Sub message (no `message` object)",
+    b'{"subscription": "s"}': "the body holds no Pub/Sub message (no `message` object)",
+    b'{"message": "not an object"}': "the body holds no Pub/Sub message (no `message` object)",
+    b'{"message": {"data": "not base64!"}}': "message.data is not base64",
+    b'{"message": {"data": 12}}': "message.data is not a string",
+    b'{"message": {"data": "", "attributes": {"a": 1}}}': "message.attributes is not an object of strings",
+    b'{"message": {"data": "", "attributes": ["a"]}}': "message.attributes is not an object of strings",
+    b'{"message": {"data": "", "messageId": 7}}': "message.messageId is not a string",
+}
+
+
+@pytest.mark.parametrize(("body", "reason"), BAD_PUSH_REQUESTS.items())
+def test_a_request_that_is_no_push_envelope_is_answered_400_with_its_reason(
+    subscriber, dead_letter_topic, body, reason
+):
     topic, inspect = dead_letter_topic
     bigquery = FakeBigQuery()
-    router_for(topic, bigquery).handle(CloudEvent(ATTRIBUTES, data))  # returns: acked, not a 500
-    [letter] = pull_and_ack(subscriber, inspect, 1)
-    assert letter.attributes["deadLetterReason"] == "the CloudEvent holds no Pub/Sub message"
-    assert letter.data == (json.dumps(data).encode() if data is not None else b"")
+    text, status = router_for(topic, bigquery).respond(body)
+    assert (text, status) == (f"not a Pub/Sub push request: {reason}", 400)
     assert bigquery.calls == []
+    assert subscriber.pull(subscription=inspect, max_messages=10, timeout=2).received_messages == []
+
+
+def test_a_message_of_attributes_only_is_a_push_whose_empty_body_is_dead_lettered(
+    subscriber, dead_letter_topic
+):
+    topic, inspect = dead_letter_topic
+    body = json.dumps({"message": {"attributes": {"eventId": "e1"}, "messageId": "m1"}}).encode()
+    assert router_for(topic).respond(body) == ("OK", 200)
+    [letter] = pull_and_ack(subscriber, inspect, 1)
+    assert letter.data == b"" and letter.attributes["originalMessageId"] == "m1"
+    assert letter.attributes["deadLetterReason"].startswith("not a DT event")
+
+
+def test_the_answer_is_200_once_written_and_500_while_bigquery_is_down(dead_letter_topic):
+    class DownBigQuery(FakeBigQuery):
+        def insert_rows_json(self, *args: Any, **kwargs: Any) -> list:
+            raise ConnectionError("BigQuery unreachable")
+
+    body = with_event(example_body("temperature"), eventId=(event_id := new_xid()))
+    bigquery = FakeBigQuery()
+    assert router_for(dead_letter_topic[0], bigquery).respond(push_request(body)) == ("OK", 200)
+    assert bigquery.written == [event_id]
+    text, status = router_for(dead_letter_topic[0], DownBigQuery()).respond(push_request(body))
+    assert status == 500 and "redeliver" in text
 
 
 def test_a_failed_dead_letter_publish_is_retried_never_acked(publisher, subscriber):
     missing_topic = publisher.topic_path(PROJECT, "never-created-" + new_xid())
     router = router_for(missing_topic, dead_letter_timeout=2)
-    with pytest.raises(Exception, match="Pub/Sub"):  # raised: functions-framework answers 500
-        router.handle(push_event(b"not a DT event", eventId="x"))
     with pytest.raises(Exception, match="Pub/Sub"):
-        router.handle(CloudEvent(ATTRIBUTES, {"subscription": "s"}))
+        router.handle(push_event(b"not a DT event", eventId="x"))
+    text, status = router.respond(push_request(b"not a DT event", eventId="x"))
+    assert status == 500, text  # not acked: Pub/Sub redelivers
 
 
 def test_the_dead_letter_publish_deadline_comes_from_the_environment(dead_letter_topic):
@@ -293,7 +334,7 @@ def test_rows_waiting_together_are_split_into_requests_within_the_byte_limit(dea
     bigquery.sizes = []
     router = router_for(dead_letter_topic[0], bigquery)
 
-    def large(event_id: str) -> CloudEvent:
+    def large(event_id: str) -> push.PushedMessage:
         document = json.loads(with_event(example_body("temperature"), eventId=event_id))
         document["labels"]["description"] = "ø" * 80_000  # about 1.6 MB in the request
         return push_event(json.dumps(document, ensure_ascii=False).encode(), eventId=event_id)

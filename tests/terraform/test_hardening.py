@@ -146,7 +146,7 @@ def test_the_functions_start_from_the_exact_archive_terraform_builds_in_a_clean_
     environments = {
         "ingest": {"FUNCTION_TARGET": "ingest", "FUNCTION_USE_ASGI": "true", "DT_SIGNATURE_SECRET": "s",
                    "PUBSUB_TOPIC": "projects/p/topics/events", "DT_PROJECT_IDS": "c0md3mm0c7pet3c1vddg"},
-        "route": {"FUNCTION_TARGET": "route", "BIGQUERY_DATASET": "p.dt",
+        "route": {"FUNCTION_TARGET": "route", "FUNCTION_USE_ASGI": "true", "BIGQUERY_DATASET": "p.dt",
                   "DEAD_LETTER_TOPIC": "projects/p/topics/dead-letter"},
     }  # fmt: skip
     for target, env in environments.items():

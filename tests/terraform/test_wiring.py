@@ -144,7 +144,7 @@ def test_every_other_view_file_is_a_view_terraform_can_render(evaluated):
 # --- functions -----------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize(("function", "kinds"), [("ingest", {"http"}), ("route", {"cloud_event", "http"})])
+@pytest.mark.parametrize(("function", "kinds"), [("ingest", {"http"}), ("route", {"http"})])
 def test_entry_points_named_in_terraform_exist_in_main_py(function, kinds):
     build = resource("google_cloudfunctions2_function", function).body["build_config"][0]
     assert entry_points().get(build["entry_point"]) in kinds
