@@ -23,6 +23,8 @@ from tests.support.functions import ingest_env
 from tests.support.pubsub import create_topic_with_subscription
 
 SHARED_FOLDERS = frozenset({"drills", "terraform"})  # test folders whose files share one set-up
+# Minutes of work each, on one worker: handed out first (see pytest_collection_modifyitems).
+_LONG_GROUPS_FIRST = {"terraform": 0, "drills": 1}
 
 
 FUNCTION_ROUTER = "function_router"  # the marker of tests about the route function itself
@@ -56,6 +58,9 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         folder = item.path.parent
         group = folder.name if folder.name in SHARED_FOLDERS else item.nodeid.split("::")[0]
         item.add_marker(pytest.mark.xdist_group(group))
+    # The two long groups first, one to each worker (xdist hands out groups in this order); the
+    # short files then fill whichever worker is free. Stable: each group keeps its own order.
+    items.sort(key=lambda item: _LONG_GROUPS_FIRST.get(item.path.parent.name, len(_LONG_GROUPS_FIRST)))
 
 
 def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
