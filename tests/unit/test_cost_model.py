@@ -142,7 +142,7 @@ def test_a_missing_unknown_or_mistyped_input_is_an_error_that_names_it(tmp_path:
     text = cost_inputs.INPUTS.read_text()
     cases = {
         "missing": (
-            without(text, "cpu_seconds_per_event = 0.00099\n"),
+            without(text, "cpu_seconds_per_event = 0.00067\n"),
             "[functions.route] has no cpu_seconds_per_event",
         ),
         "unknown": (
