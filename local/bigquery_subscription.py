@@ -33,11 +33,11 @@ from google.cloud import bigquery, pubsub_v1
 from google.pubsub_v1.types import ReceivedMessage
 
 from functions import catalogue, timestamps
+from functions.publishing import MAX_ATTRIBUTE_VALUE_BYTES, cut_utf8
 from functions.rows import INT64_MAX, INT64_MIN
 from local.push_relay import EMPTY_PAUSE_SECONDS, PULL_WAIT_SECONDS, backoff_seconds, nack_after
 from local.transform_runner import Call, TransformRunner
 
-_ATTRIBUTE_VALUE_BYTES = 1024  # Pub/Sub's limit for an attribute value
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _TYPE_GROUPS = {"FLOAT64": "FLOAT", "NUMERIC": "FLOAT", "BIGNUMERIC": "FLOAT", "INT64": "INTEGER", "BOOL": "BOOLEAN",
                 "STRUCT": "RECORD"}  # fmt: skip
@@ -111,11 +111,6 @@ def table_row(
         else:
             row[name] = _value(field, value, path)
     return row
-
-
-def cut_attribute(text: str, limit: int = _ATTRIBUTE_VALUE_BYTES) -> str:
-    """`text` within Pub/Sub's limit for an attribute value, in bytes (a character may take four)."""
-    return text.encode()[:limit].decode("utf-8", "ignore")
 
 
 @dataclass
@@ -269,7 +264,7 @@ class BigQuerySubscription:
         message = failure.received.message
         project = self.subscription.split("/")[1]
         attributes: dict[str, Any] = dict(message.attributes) | {
-            DEAD_LETTER_REASON: cut_attribute(failure.reason),
+            DEAD_LETTER_REASON: cut_utf8(failure.reason, MAX_ATTRIBUTE_VALUE_BYTES),
             "CloudPubSubDeadLetterSourceDeliveryCount": str(failure.received.delivery_attempt or 1),
             "CloudPubSubDeadLetterSourceSubscription": self.subscription.rsplit("/", 1)[-1],
             "CloudPubSubDeadLetterSourceSubscriptionProject": project,

@@ -8,7 +8,8 @@ import json
 import pytest
 
 from functions import catalogue
-from local.bigquery_subscription import Refused, cut_attribute, table_row
+from functions.publishing import MAX_ATTRIBUTE_VALUE_BYTES, cut_utf8
+from local.bigquery_subscription import Refused, table_row
 from local.transform_runner import TransformRunner
 from tests.support.paths import EVENT_EXAMPLES
 from tests.support.transform_parity import call
@@ -69,5 +70,5 @@ def test_timestamps_are_taken_as_integer_micros_or_a_timestamp_string(udf_rows):
 
 
 def test_a_dead_letter_reason_is_cut_to_pubsubs_1024_bytes_not_characters():
-    cut = cut_attribute("é" * 2000)
+    cut = cut_utf8("é" * 2000, MAX_ATTRIBUTE_VALUE_BYTES)
     assert len(cut.encode()) <= 1024 and cut == "é" * 512
